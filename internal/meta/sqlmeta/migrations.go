@@ -1,0 +1,106 @@
+package sqlmeta
+
+// migrations are applied in order, each once, in a transaction. They are
+// written once for both dialects; {{id}} and {{bool}} are the only words
+// that differ. Never edit a migration that has shipped: add one.
+var migrations = []string{
+	`
+CREATE TABLE projects (
+	id {{id}},
+	name TEXT NOT NULL UNIQUE,
+	default_branch TEXT NOT NULL,
+	created BIGINT NOT NULL
+);
+CREATE TABLE repositories (
+	id {{id}},
+	name TEXT NOT NULL UNIQUE,
+	architectures TEXT NOT NULL DEFAULT '',
+	created BIGINT NOT NULL
+);
+CREATE TABLE repository_projects (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+	PRIMARY KEY (repository_id, project_id)
+);
+CREATE TABLE branches (
+	id {{id}},
+	project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	gen BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL,
+	updated BIGINT NOT NULL,
+	UNIQUE (project_id, name)
+);
+CREATE TABLE packages (
+	id {{id}},
+	sha256 TEXT NOT NULL UNIQUE,
+	size BIGINT NOT NULL,
+	md5 TEXT NOT NULL,
+	sha1 TEXT NOT NULL,
+	sha512 TEXT NOT NULL,
+	format TEXT NOT NULL,
+	name TEXT NOT NULL,
+	version TEXT NOT NULL,
+	arch TEXT NOT NULL,
+	control TEXT NOT NULL,
+	filename TEXT NOT NULL,
+	created BIGINT NOT NULL
+);
+CREATE TABLE branch_packages (
+	branch_id BIGINT NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+	package_id BIGINT NOT NULL REFERENCES packages(id),
+	name TEXT NOT NULL,
+	version TEXT NOT NULL,
+	arch TEXT NOT NULL,
+	added BIGINT NOT NULL,
+	PRIMARY KEY (branch_id, package_id),
+	UNIQUE (branch_id, name, arch, version)
+);
+CREATE INDEX branch_packages_package ON branch_packages (package_id);
+CREATE TABLE branch_log (
+	branch_id BIGINT NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+	gen BIGINT NOT NULL,
+	added {{bool}} NOT NULL,
+	package_id BIGINT NOT NULL,
+	at BIGINT NOT NULL,
+	PRIMARY KEY (branch_id, gen, package_id)
+);
+CREATE TABLE tokens (
+	id {{id}},
+	hash TEXT NOT NULL UNIQUE,
+	kind TEXT NOT NULL,
+	projects TEXT NOT NULL DEFAULT '',
+	description TEXT NOT NULL DEFAULT '',
+	created BIGINT NOT NULL
+);
+CREATE TABLE publications (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	suite TEXT NOT NULL,
+	inputs TEXT NOT NULL,
+	date BIGINT NOT NULL,
+	valid_until BIGINT NOT NULL,
+	release TEXT NOT NULL,
+	inrelease TEXT NOT NULL,
+	release_gpg TEXT NOT NULL,
+	PRIMARY KEY (repository_id, suite)
+);
+CREATE TABLE index_files (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	suite TEXT NOT NULL,
+	path TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	chunks TEXT NOT NULL,
+	published BIGINT NOT NULL,
+	PRIMARY KEY (repository_id, suite, sha256)
+);
+CREATE INDEX index_files_path ON index_files (repository_id, suite, path, published);
+CREATE TABLE index_chunks (
+	key TEXT PRIMARY KEY,
+	raw TEXT NOT NULL,
+	raw_size BIGINT NOT NULL,
+	gz TEXT NOT NULL,
+	gz_size BIGINT NOT NULL
+);
+`,
+}
