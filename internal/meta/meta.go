@@ -87,10 +87,11 @@ type BranchRef struct {
 // Source is one project's contribution to a view: its default branch and,
 // when the view's branch exists in the project, that branch as an overlay.
 type Source struct {
-	ProjectID int64
-	Project   string
-	Default   *BranchRef // nil when the default branch has no packages yet
-	Overlay   *BranchRef // nil when the view is the default branch or the branch does not exist
+	ProjectID     int64
+	Project       string
+	DefaultBranch string
+	Default       *BranchRef // nil when the default branch has no packages yet
+	Overlay       *BranchRef // nil when the view is the default branch or the branch does not exist
 }
 
 // LinkStatus says what Link did with one package.
@@ -210,8 +211,8 @@ type Store interface {
 
 	Publication(ctx context.Context, repositoryID int64, suite string) (Publication, error)
 	// Publish records a new publication and its index files together. It
-	// fails with ErrConflict when the stored publication's date is not
-	// older than p.Date, so that Date never goes backwards.
+	// fails with ErrConflict when the stored publication's date is later
+	// than p.Date, so that Date never goes backwards.
 	Publish(ctx context.Context, p Publication, files []IndexFile) error
 	IndexFile(ctx context.Context, repositoryID int64, suite, sha256 string) (IndexFile, error)
 	// CurrentIndexFile is the index file at path in the latest publication.

@@ -282,7 +282,7 @@ func (s *Store) Branches(ctx context.Context, projectID int64) ([]meta.Branch, e
 }
 
 func (s *Store) Sources(ctx context.Context, repositoryID int64, branch string) ([]meta.Source, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT p.id, p.name, bd.id, bd.gen, bo.id, bo.gen
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT p.id, p.name, p.default_branch, bd.id, bd.gen, bo.id, bo.gen
 		FROM repository_projects rp
 		JOIN projects p ON p.id = rp.project_id
 		LEFT JOIN branches bd ON bd.project_id = p.id AND bd.name = p.default_branch
@@ -297,7 +297,7 @@ func (s *Store) Sources(ctx context.Context, repositoryID int64, branch string) 
 	for rows.Next() {
 		var src meta.Source
 		var did, dgen, oid, ogen sql.NullInt64
-		if err := rows.Scan(&src.ProjectID, &src.Project, &did, &dgen, &oid, &ogen); err != nil {
+		if err := rows.Scan(&src.ProjectID, &src.Project, &src.DefaultBranch, &did, &dgen, &oid, &ogen); err != nil {
 			return nil, err
 		}
 		if did.Valid {
@@ -647,7 +647,7 @@ func (s *Store) Publish(ctx context.Context, p meta.Publication, files []meta.In
 			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO publications (repository_id, suite, inputs, date, valid_until, release, inrelease, release_gpg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 				p.RepositoryID, p.Suite, p.Inputs, nanos(p.Date), nanos(p.ValidUntil), p.Release, p.InRelease, p.ReleaseGPG)
 		case err != nil:
-		case date >= nanos(p.Date):
+		case date > nanos(p.Date):
 			err = fmt.Errorf("publication of %q dated %s, stored one %s: %w", p.Suite, p.Date, fromNanos(date), meta.ErrConflict)
 		default:
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE publications SET inputs = ?, date = ?, valid_until = ?, release = ?, inrelease = ?, release_gpg = ? WHERE repository_id = ? AND suite = ?`),
