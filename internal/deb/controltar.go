@@ -1,0 +1,250 @@
+package deb
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// maxControlEntries bounds the entries of a control archive, which has a
+// handful in practice, so that tracking their names stays small.
+const maxControlEntries = 10000
+
+// errUnpackLimit marks the unpacked control archive reaching its bound; it
+// travels up through tar and the decompressors.
+var errUnpackLimit = errors.New("unpacked size limit reached")
+
+// readControl reads the control archive from member m, compressed with
+// comp.
+func (d *reader) readControl(m *member, comp string) error {
+	fail := func(err error) error {
+		var fe *formatError
+		switch {
+		case errors.As(err, &fe):
+			return err
+		case errors.Is(err, errUnpackLimit):
+			return tooLarge("member %q unpacks to more than the limit of %d bytes", m.name, d.lim.MaxControlUnpacked)
+		case m.truncated:
+			return m.truncatedError()
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return invalid("member %q: archive is truncated", m.name)
+		}
+		return wrapInvalid(err, "member %q", m.name)
+	}
+	var zr io.Reader = m
+	switch comp {
+	case "gz":
+		gz, err := gzip.NewReader(m)
+		if err != nil {
+			return fail(err)
+		}
+		zr = gz
+	case "xz":
+		zr = newXZReader(bufio.NewReaderSize(m, 4096), d.lim.MaxControlUnpacked)
+	case "zst":
+		zd, err := zstd.NewReader(m,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(uint64(d.lim.MaxControlUnpacked)))
+		if err != nil {
+			return fail(err)
+		}
+		defer zd.Close()
+		zr = zd
+	}
+	lr := &unpackLimit{r: zr, left: d.lim.MaxControlUnpacked}
+	if err := d.readControlTar(tar.NewReader(lr), m.name); err != nil {
+		return fail(err)
+	}
+	// Unpacking the rest verifies the compressed stream's checksums and
+	// catches a bomb hidden after the end of the tar archive.
+	if _, err := io.Copy(io.Discard, lr); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func (d *reader) readControlTar(tr *tar.Reader, member string) error {
+	entries := make(map[string]byte)
+	var controlFile []byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(entries) >= maxControlEntries {
+			return tooLarge("member %q has more than %d entries", member, maxControlEntries)
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		name, err := entryName(h.Name)
+		if err != nil {
+			return wrapInvalid(err, "%s", member)
+		}
+		for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+			if entries[dir] == tar.TypeSymlink {
+				return invalid("%s: entry %q is below symbolic link %q", member, h.Name, dir)
+			}
+		}
+		if _, dup := entries[name]; dup {
+			return invalid("%s: duplicate entry %q", member, h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeDir:
+		case tar.TypeSymlink:
+			if h.Linkname == "" || path.IsAbs(h.Linkname) || escapes(path.Join(path.Dir(name), h.Linkname)) {
+				return invalid("%s: entry %q is a symbolic link to %q, outside the archive", member, h.Name, h.Linkname)
+			}
+		case tar.TypeLink:
+			target, err := entryName(h.Linkname)
+			if err != nil || entries[target] != tar.TypeReg {
+				return invalid("%s: entry %q is a hard link to %q, which is not an earlier file in the archive", member, h.Name, h.Linkname)
+			}
+		default:
+			return invalid("%s: entry %q is a %s; only regular files, directories and links are allowed", member, h.Name, typeName(h.Typeflag))
+		}
+		if name == "." {
+			if h.Typeflag != tar.TypeDir {
+				return invalid("%s: entry %q is not a directory", member, h.Name)
+			}
+			continue
+		}
+		entries[name] = h.Typeflag
+		if h.Typeflag != tar.TypeReg {
+			if name == "control" || name == "conffiles" {
+				return invalid("%s: %s is not a regular file", member, name)
+			}
+			continue
+		}
+		d.pkg.ControlFiles = append(d.pkg.ControlFiles, name)
+		if name != "control" && name != "conffiles" {
+			continue
+		}
+		if h.Size > d.lim.MaxControlFile {
+			return tooLarge("%s: %s file is %d bytes, over the limit of %d", member, name, h.Size, d.lim.MaxControlFile)
+		}
+		b := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			return err
+		}
+		if name == "control" {
+			controlFile = b
+		} else if err := d.readConffiles(b); err != nil {
+			return err
+		}
+	}
+	if controlFile == nil {
+		return invalid("%s: no control file", member)
+	}
+	return d.checkControl(controlFile)
+}
+
+// entryName returns the name of a control archive entry relative to its
+// root ("./postinst" is "postinst", "./" is "."), refusing any name that
+// could leave the directory it is unpacked into.
+func entryName(raw string) (string, error) {
+	if raw == "" {
+		return "", invalid("entry with an empty name")
+	}
+	if strings.HasPrefix(raw, "/") {
+		return "", invalid("entry %q has an absolute path", raw)
+	}
+	name := path.Clean(raw)
+	if escapes(name) {
+		return "", invalid("entry %q escapes the archive", raw)
+	}
+	for part := range strings.SplitSeq(raw, "/") {
+		if part == ".." {
+			return "", invalid("entry %q has a \"..\" component", raw)
+		}
+	}
+	return name, nil
+}
+
+// escapes reports whether a cleaned relative path leaves its root.
+func escapes(clean string) bool {
+	return clean == ".." || strings.HasPrefix(clean, "../")
+}
+
+func typeName(flag byte) string {
+	switch flag {
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "named pipe"
+	case tar.TypeGNUSparse:
+		return "sparse file"
+	}
+	return fmt.Sprintf("entry of type %q", flag)
+}
+
+// readConffiles reads the list of configuration files, as dpkg does:
+// since dpkg 1.20.6 a path may follow a flag ("remove-on-upgrade
+// /etc/foo.conf"), and empty lines are errors.
+func (d *reader) readConffiles(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		line = strings.TrimRight(line, " \t")
+		if line == "" {
+			return invalid("conffiles: line %d is empty", i+1)
+		}
+		p := line
+		if !strings.HasPrefix(line, "/") {
+			flag, rest := line, ""
+			if j := strings.IndexAny(line, " \t"); j >= 0 {
+				flag, rest = line[:j], strings.TrimLeft(line[j:], " \t")
+			}
+			if flag != "remove-on-upgrade" {
+				return invalid("conffiles: line %d: %q is not an absolute path", i+1, line)
+			}
+			p = rest
+		}
+		if !strings.HasPrefix(p, "/") {
+			return invalid("conffiles: line %d: %q is not an absolute path", i+1, line)
+		}
+		d.pkg.Conffiles = append(d.pkg.Conffiles, p)
+	}
+	return nil
+}
+
+// unpackLimit passes through at most left bytes and fails with
+// errUnpackLimit if there are more.
+type unpackLimit struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *unpackLimit) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if l.left <= 0 {
+		var probe [1]byte
+		n, err := l.r.Read(probe[:])
+		if n > 0 {
+			return 0, errUnpackLimit
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
