@@ -1,0 +1,158 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// MaxBatch is the most entries the server takes in one batch push request.
+const MaxBatch = 10000
+
+// errBodyChanged marks an upload whose file no longer has the size it had
+// when it was hashed.
+var errBodyChanged = errors.New("file changed since it was hashed")
+
+// PushFile is one file to upload. Open is called once per attempt; when it
+// is nil, Path is opened. Path's base name is sent as the file name.
+type PushFile struct {
+	Path   string
+	Open   func() (io.ReadCloser, error)
+	Size   int64
+	SHA256 string // lower-case hex
+}
+
+func (f PushFile) open() (io.ReadCloser, error) {
+	if f.Open != nil {
+		return f.Open()
+	}
+	return os.Open(f.Path)
+}
+
+func pushQuery(branch string, replace bool) url.Values {
+	q := url.Values{"branch": {branch}}
+	if replace {
+		q.Set("replace", "true")
+	}
+	return q
+}
+
+// PushCheck asks the server about many files at once, by checksum. The
+// server links every file it already holds into the branch; the others come
+// back with status StatusMissing and must be sent with PushFile. Results are
+// in the order of entries. More than MaxBatch entries are sent as several
+// requests, each its own transaction on the server.
+func (c *Client) PushCheck(ctx context.Context, project, branch string, entries []PushEntry, replace bool) ([]PushResult, error) {
+	path := apiPath("projects", project, "push")
+	q := pushQuery(branch, replace)
+	results := make([]PushResult, 0, len(entries))
+	for start := 0; start < len(entries); start += MaxBatch {
+		chunk := entries[start:min(start+MaxBatch, len(entries))]
+		var out pushCheckResponse
+		// Linking is idempotent, so a lost connection may be retried.
+		if err := c.postJSON(ctx, path, q, pushCheckRequest{Packages: chunk}, &out, true); err != nil {
+			return nil, err
+		}
+		if len(out.Results) != len(chunk) {
+			return nil, fmt.Errorf("push check: server answered %d results for %d entries", len(out.Results), len(chunk))
+		}
+		results = append(results, out.Results...)
+	}
+	return results, nil
+}
+
+// PushFile uploads f's bytes, streamed from the file, with its checksum for
+// the server to verify. Temporary failures are retried with the file opened
+// again.
+func (c *Client) PushFile(ctx context.Context, project, branch string, f PushFile, replace bool) (PushResult, error) {
+	q := pushQuery(branch, replace)
+	if f.Path != "" {
+		q.Set("filename", filepath.Base(f.Path))
+	}
+	r := request{
+		method: http.MethodPut,
+		path:   apiPath("projects", project, "push"),
+		query:  q,
+		header: http.Header{
+			"Content-Type":      {"application/octet-stream"},
+			"X-Checksum-Sha256": {f.SHA256},
+		},
+		body:       f.open,
+		size:       f.Size,
+		idempotent: true,
+	}
+	var out pushAnswer
+	if _, err := c.do(ctx, r, &out); err != nil {
+		if errors.Is(err, errBodyChanged) {
+			return PushResult{}, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		return PushResult{}, err
+	}
+	return out.result(f.SHA256), nil
+}
+
+// PushDeploy asks the server to link the package it holds under sha256 into
+// the branch, sending no body. When the server does not hold those bytes the
+// result has status StatusMissing and no error: send them with PushFile.
+func (c *Client) PushDeploy(ctx context.Context, project, branch, sha256 string, replace bool) (PushResult, error) {
+	r := request{
+		method: http.MethodPut,
+		path:   apiPath("projects", project, "push"),
+		query:  pushQuery(branch, replace),
+		header: http.Header{
+			"X-Checksum-Sha256": {sha256},
+			"X-Checksum-Deploy": {"true"},
+		},
+		idempotent: true,
+	}
+	var out pushAnswer
+	if _, err := c.do(ctx, r, &out); err != nil {
+		if ae, ok := errors.AsType[*APIError](err); ok && ae.Code == CodeBlobUnknown {
+			return PushResult{SHA256: sha256, Status: StatusMissing}, nil
+		}
+		return PushResult{}, err
+	}
+	return out.result(sha256), nil
+}
+
+// sizedBody fails when the file does not hold exactly want bytes, and
+// remembers that it did, so that the failure is not taken for a broken
+// connection. The transport may still read it after Do returns.
+type sizedBody struct {
+	r    io.ReadCloser
+	want int64
+
+	mu  sync.Mutex
+	n   int64
+	err error
+}
+
+func (b *sizedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n += int64(n)
+	switch {
+	case b.n > b.want:
+		b.err = fmt.Errorf("%w: more than %d bytes", errBodyChanged, b.want)
+		return n, b.err
+	case err == io.EOF && b.n < b.want:
+		b.err = fmt.Errorf("%w: %d bytes, want %d", errBodyChanged, b.n, b.want)
+		return n, b.err
+	}
+	return n, err
+}
+
+func (b *sizedBody) Close() error { return b.r.Close() }
+
+func (b *sizedBody) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}

@@ -1,0 +1,460 @@
+package push
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxEntries bounds the hash cache; past it, the entries used least
+// recently are dropped.
+const DefaultMaxEntries = 200_000
+
+// racyWindow: a file modified less than this long before it was read may be
+// written again within the same mtime tick (a jiffy on Linux, 1 s on some
+// file systems, 2 s on FAT) without its mtime changing, so its hash is not
+// remembered. Remembering it could link the old bytes to the branch.
+const racyWindow = 2 * time.Second
+
+// pruneEvery is how often entries not used by a run are checked against the
+// file system; checking costs one stat per entry.
+const pruneEvery = 24 * time.Hour
+
+// cacheMagic starts a hash cache file; the last byte is the format version.
+var cacheMagic = []byte("PHHASH\x00\x01")
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Cache remembers the SHA-256 of files by absolute path, size, modification
+// time, inode and device, so that a file left alone since the last push is
+// not read again. It is safe for concurrent use.
+//
+// The file is binary and written whole by Save. Lengths are varints; the
+// numbers of an entry are fixed 8-byte little-endian words, which decode
+// several times faster than varints and cost 18 bytes an entry more:
+//
+//	magic     "PHHASH\x00\x01"
+//	pruned    varint: Unix seconds of the last full check against the disk
+//	count     uvarint
+//	pathBytes uvarint: the sum of the paths' lengths
+//	count entries, sorted by path:
+//	  shared  uvarint: bytes of the path shared with the previous entry's
+//	  suffix  uvarint length, then the rest of the path
+//	  size    8 bytes
+//	  mtime   8 bytes: nanoseconds since the Unix epoch
+//	  inode   8 bytes
+//	  device  8 bytes
+//	  used    8 bytes: Unix seconds when it last served or was stored
+//	  sha256  32 bytes
+//	crc32c    4 bytes, of everything before it
+//
+// Paths in one directory share their prefix, so an entry costs about 100
+// bytes: 10 MB for 100,000 files. Loaded entries stay in that sorted order and
+// are found by binary search; a map of them would take most of the time of
+// loading, and the order saves sorting them again in Save.
+type Cache struct {
+	path       string
+	maxEntries int
+	start      time.Time // of this run: entries used since are kept
+
+	mu     sync.Mutex
+	loaded []cacheRecord         // from the file, sorted by path
+	added  map[string]cacheEntry // stored by this run; wins over loaded
+	pruned int64
+	dirty  bool
+}
+
+type cacheRecord struct {
+	path string
+	cacheEntry
+}
+
+type cacheEntry struct {
+	size  int64
+	mtime int64
+	ino   uint64
+	dev   uint64
+	used  int64
+	sum   [32]byte
+}
+
+// DefaultCachePath is $XDG_CACHE_HOME/packhouse/hashes, or
+// ~/.cache/packhouse/hashes (the platform's cache directory outside Linux
+// and BSD).
+func DefaultCachePath() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "packhouse", "hashes"), nil
+}
+
+// LoadCache reads the hash cache at path. The cache it returns is always
+// usable: a missing file gives an empty one with no error, and a file that
+// cannot be read or is corrupt gives an empty one and an error saying why,
+// which callers may log and otherwise ignore.
+func LoadCache(path string) (*Cache, error) {
+	c := &Cache{
+		path:       path,
+		maxEntries: DefaultMaxEntries,
+		start:      time.Now(),
+		added:      make(map[string]cacheEntry),
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		c.pruned = c.start.Unix()
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("hash cache: %w", err)
+	}
+	recs, pruned, err := decodeCache(data)
+	if err != nil {
+		c.dirty = true // overwrite the bad file at the next Save
+		return c, fmt.Errorf("hash cache %s: %w", path, err)
+	}
+	c.loaded, c.pruned = recs, pruned
+	return c, nil
+}
+
+// SetMaxEntries changes the bound on the number of entries Save writes.
+func (c *Cache) SetMaxEntries(n int) {
+	c.mu.Lock()
+	c.maxEntries = max(n, 1)
+	c.mu.Unlock()
+}
+
+// Len returns the number of entries.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.loaded)
+	for p := range c.added {
+		if _, ok := c.findLocked(p); !ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *Cache) findLocked(abs string) (int, bool) {
+	return slices.BinarySearchFunc(c.loaded, abs, func(r cacheRecord, p string) int { return strings.Compare(r.path, p) })
+}
+
+// lookup returns the remembered hash of the file at abs, if fi (its current
+// stat) matches what was remembered.
+func (c *Cache) lookup(abs string, fi fs.FileInfo) ([32]byte, bool) {
+	ino, dev := fileID(fi)
+	now := time.Now().Unix()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.added[abs]
+	var i int
+	if !ok {
+		if i, ok = c.findLocked(abs); ok {
+			e = c.loaded[i].cacheEntry
+		}
+	}
+	if !ok || e.size != fi.Size() || e.mtime != fi.ModTime().UnixNano() || e.ino != ino || e.dev != dev {
+		return [32]byte{}, false
+	}
+	if e.used != now {
+		if _, inAdded := c.added[abs]; inAdded {
+			e.used = now
+			c.added[abs] = e
+		} else {
+			c.loaded[i].used = now
+		}
+		c.dirty = true
+	}
+	return e.sum, true
+}
+
+// store remembers sum for the file at abs whose stat was fi, unless the file
+// changed so shortly before readStart that a later change might not show.
+func (c *Cache) store(abs string, fi fs.FileInfo, sum [32]byte, readStart time.Time) {
+	if !fi.ModTime().Before(readStart.Add(-racyWindow)) {
+		return
+	}
+	ino, dev := fileID(fi)
+	e := cacheEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: ino, dev: dev, used: time.Now().Unix(), sum: sum}
+	c.mu.Lock()
+	c.added[abs] = e
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// Save writes the cache back, atomically (a temporary file renamed over the
+// old one), when anything changed. Entries this run did not use are checked
+// against the disk once a day and dropped when their file is gone or
+// changed; past the bound, the least recently used go. Two pushes saving at
+// once each write a whole file and the last one wins: the entries lost are
+// only hashed again.
+func (c *Cache) Save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.added) > 0 {
+		c.loaded = mergeRecords(c.loaded, c.added)
+		c.added = make(map[string]cacheEntry)
+	}
+	now := time.Now()
+	if now.Sub(time.Unix(c.pruned, 0)) >= pruneEvery {
+		c.loaded = pruneRecords(c.loaded, c.start.Unix())
+		c.pruned = now.Unix()
+		c.dirty = true
+	}
+	if len(c.loaded) > c.maxEntries {
+		c.loaded = trimRecords(c.loaded, c.maxEntries)
+		c.dirty = true
+	}
+	if !c.dirty {
+		return nil
+	}
+	data := encodeCache(c.loaded, c.pruned)
+	dir := filepath.Dir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".hashes-*")
+	if err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	// No fsync: a file torn by a crash fails its checksum and is ignored,
+	// which costs a re-hash, not a wrong answer.
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.path); err != nil {
+		return fmt.Errorf("hash cache: %w", err)
+	}
+	c.dirty = false
+	return nil
+}
+
+// mergeRecords returns sorted with added merged in, added winning.
+func mergeRecords(sorted []cacheRecord, added map[string]cacheEntry) []cacheRecord {
+	keys := make([]string, 0, len(added))
+	for p := range added {
+		keys = append(keys, p)
+	}
+	slices.Sort(keys)
+	out := make([]cacheRecord, 0, len(sorted)+len(keys))
+	i := 0
+	for _, k := range keys {
+		for i < len(sorted) && sorted[i].path < k {
+			out = append(out, sorted[i])
+			i++
+		}
+		if i < len(sorted) && sorted[i].path == k {
+			i++
+		}
+		out = append(out, cacheRecord{k, added[k]})
+	}
+	return append(out, sorted[i:]...)
+}
+
+// pruneRecords drops the records not used since usedSince whose file is
+// gone or no longer matches.
+func pruneRecords(recs []cacheRecord, usedSince int64) []cacheRecord {
+	return slices.DeleteFunc(recs, func(r cacheRecord) bool {
+		if r.used >= usedSince {
+			return false
+		}
+		fi, err := os.Stat(r.path)
+		if err != nil || !fi.Mode().IsRegular() {
+			return true
+		}
+		ino, dev := fileID(fi)
+		return fi.Size() != r.size || fi.ModTime().UnixNano() != r.mtime || ino != r.ino || dev != r.dev
+	})
+}
+
+// trimRecords keeps the n most recently used records, in path order.
+func trimRecords(recs []cacheRecord, n int) []cacheRecord {
+	used := make([]int64, len(recs))
+	for i, r := range recs {
+		used[i] = r.used
+	}
+	slices.Sort(used)
+	cutoff := used[len(used)-n] // the n-th most recent
+	above := 0                  // records strictly more recent than cutoff
+	for _, u := range used[len(used)-n:] {
+		if u > cutoff {
+			above++
+		}
+	}
+	ties := n - above // how many records at cutoff still fit
+	return slices.DeleteFunc(recs, func(r cacheRecord) bool {
+		switch {
+		case r.used > cutoff:
+			return false
+		case r.used == cutoff && ties > 0:
+			ties--
+			return false
+		}
+		return true
+	})
+}
+
+func encodeCache(recs []cacheRecord, pruned int64) []byte {
+	pathBytes := 0
+	for _, r := range recs {
+		pathBytes += len(r.path)
+	}
+	buf := make([]byte, 0, 32+len(recs)*(entryFixed+16))
+	buf = append(buf, cacheMagic...)
+	buf = binary.AppendVarint(buf, pruned)
+	buf = binary.AppendUvarint(buf, uint64(len(recs)))
+	buf = binary.AppendUvarint(buf, uint64(pathBytes))
+	prev := ""
+	for _, r := range recs {
+		p := r.path
+		shared := commonPrefix(prev, p)
+		buf = binary.AppendUvarint(buf, uint64(shared))
+		buf = binary.AppendUvarint(buf, uint64(len(p)-shared))
+		buf = append(buf, p[shared:]...)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.size))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.mtime))
+		buf = binary.LittleEndian.AppendUint64(buf, r.ino)
+		buf = binary.LittleEndian.AppendUint64(buf, r.dev)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(r.used))
+		buf = append(buf, r.sum[:]...)
+		prev = p
+	}
+	return binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, crcTable))
+}
+
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+var errCorrupt = errors.New("corrupt")
+
+// entryFixed is the size of an entry's numbers and SHA-256.
+const entryFixed = 5*8 + 32
+
+// maxPath bounds one path, so that a corrupt pathBytes cannot make Load
+// reserve gigabytes.
+const maxPath = 4096
+
+// decodeCache trusts nothing in data: every length is checked before use.
+// All paths are written into one string, which the records' paths slice,
+// so that loading costs a handful of allocations whatever the count.
+func decodeCache(data []byte) ([]cacheRecord, int64, error) {
+	if len(data) < len(cacheMagic)+4 || !bytes.Equal(data[:len(cacheMagic)], cacheMagic) {
+		return nil, 0, fmt.Errorf("%w: not a hash cache, or another version", errCorrupt)
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return nil, 0, fmt.Errorf("%w: checksum mismatch", errCorrupt)
+	}
+	d := decoder{b: body[len(cacheMagic):]}
+	pruned := d.varint()
+	count := d.uvarint()
+	pathBytes := d.uvarint()
+	// A count beyond what the bytes can hold is a lie that would otherwise
+	// size a huge slice.
+	if d.err != nil || count > uint64(len(d.b))/(entryFixed+2) || pathBytes > count*maxPath {
+		return nil, 0, fmt.Errorf("%w: bad header", errCorrupt)
+	}
+	recs := make([]cacheRecord, count)
+	ends := make([]int, count)
+	var arena strings.Builder
+	arena.Grow(int(pathBytes))
+	prevStart, prevLen := 0, 0
+	for i := range recs {
+		shared, n := d.uvarint(), d.uvarint()
+		if d.err != nil || shared > uint64(prevLen) || n > uint64(len(d.b)) || uint64(arena.Len())+shared+n > pathBytes {
+			return nil, 0, fmt.Errorf("%w: bad path", errCorrupt)
+		}
+		// Sorted, without duplicates, or binary search fails: past the
+		// shared prefix, the path must go on, and with a greater byte
+		// than the previous one's.
+		if i > 0 && (n == 0 || shared < uint64(prevLen) && d.b[0] <= arena.String()[prevStart+int(shared)]) {
+			return nil, 0, fmt.Errorf("%w: entries out of order", errCorrupt)
+		}
+		start := arena.Len()
+		// The shared prefix is already in the arena, at the previous path.
+		arena.WriteString(arena.String()[prevStart : prevStart+int(shared)])
+		arena.Write(d.b[:n])
+		d.b = d.b[n:]
+		prevStart, prevLen, ends[i] = start, arena.Len()-start, arena.Len()
+		if len(d.b) < entryFixed {
+			return nil, 0, fmt.Errorf("%w: truncated entry", errCorrupt)
+		}
+		r, b := &recs[i], d.b[:entryFixed]
+		r.size = int64(binary.LittleEndian.Uint64(b))
+		r.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
+		r.ino = binary.LittleEndian.Uint64(b[16:])
+		r.dev = binary.LittleEndian.Uint64(b[24:])
+		r.used = int64(binary.LittleEndian.Uint64(b[32:]))
+		copy(r.sum[:], b[40:])
+		d.b = d.b[entryFixed:]
+	}
+	if len(d.b) != 0 || uint64(arena.Len()) != pathBytes {
+		return nil, 0, fmt.Errorf("%w: trailing bytes", errCorrupt)
+	}
+	all := arena.String()
+	start := 0
+	for i := range recs {
+		recs[i].path = all[start:ends[i]]
+		start = ends[i]
+	}
+	return recs, pruned, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) > 0 && d.b[0] < 0x80 {
+		v := uint64(d.b[0])
+		d.b = d.b[1:]
+		return v
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
