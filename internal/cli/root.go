@@ -66,7 +66,15 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", os.Getenv("PACKHOUSE_TOKEN"), "API token (env PACKHOUSE_TOKEN)")
 
 	root.AddCommand(
-	// Subcommands, one per file.
+		// Subcommands, one per file.
+		newPushCmd(g),
+		newServeCmd(g),
+		newProjectCmd(g),
+		newRepoCmd(g),
+		newBranchCmd(g),
+		newPackageCmd(g),
+		newTokenCmd(g),
+		newAptSourceCmd(g),
 	)
 	return root
 }

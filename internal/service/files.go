@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/index/apt"
+	"github.com/packhouse/packhouse/internal/meta"
+)
+
+// Content is a file to serve: the concatenation of blobs.
+type Content struct {
+	Blobs []string // digests, in order
+	Size  int64
+	// SHA256 of the whole, when known; it is the ETag.
+	SHA256 string
+	// Immutable content may be cached forever: its URL names its hash.
+	Immutable bool
+}
+
+var (
+	byHashRE  = regexp.MustCompile(`^main/binary-([a-z0-9][a-z0-9-]*)/by-hash/SHA256/([0-9a-f]{64})$`)
+	packageRE = regexp.MustCompile(`^main/binary-([a-z0-9][a-z0-9-]*)/Packages(\.gz)?$`)
+)
+
+// SplitDist splits the path below dists/ into suite and file. Branch names
+// may contain '/', so the file is recognised from the end.
+func SplitDist(p string) (suite, file string, ok bool) {
+	for _, name := range []string{"InRelease", "Release", "Release.gpg"} {
+		if s, found := strings.CutSuffix(p, "/"+name); found {
+			return s, name, true
+		}
+	}
+	i := strings.Index(p, "/main/binary-")
+	if i < 0 {
+		return "", "", false
+	}
+	suite, file = p[:i], p[i+1:]
+	if !byHashRE.MatchString(file) && !packageRE.MatchString(file) {
+		return "", "", false
+	}
+	return suite, file, true
+}
+
+// AptFile returns a file of a repository's dists/<suite>/ tree.
+func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Content, error) {
+	pub, err := s.Release(ctx, repoName, suite)
+	if err != nil {
+		return Content{}, err
+	}
+	p := pub.Publication
+	one := func(digest string) (Content, error) {
+		d, err := blob.ParseDigest(digest)
+		if err != nil {
+			return Content{}, err
+		}
+		info, err := s.blobs.Stat(ctx, d)
+		if err != nil {
+			return Content{}, err
+		}
+		return Content{Blobs: []string{digest}, Size: info.Size, SHA256: digest}, nil
+	}
+	switch file {
+	case "InRelease":
+		return one(p.InRelease)
+	case "Release":
+		return one(p.Release)
+	case "Release.gpg":
+		return one(p.ReleaseGPG)
+	}
+	var f meta.IndexFile
+	if m := byHashRE.FindStringSubmatch(file); m != nil {
+		// Earlier Releases' files stay here for a grace period, so that a
+		// client that read an older InRelease still finds what it names.
+		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, suite, m[2])
+		if err != nil {
+			return Content{}, err
+		}
+		if !strings.HasPrefix(f.Path, "main/binary-"+m[1]+"/") {
+			return Content{}, fmt.Errorf("index file %s: %w", m[2], ErrNotFound)
+		}
+		c := indexContent(f)
+		c.Immutable = true
+		return c, nil
+	}
+	if !packageRE.MatchString(file) {
+		return Content{}, fmt.Errorf("%s: %w", file, ErrNotFound)
+	}
+	f, err = s.meta.CurrentIndexFile(ctx, pub.Repository.ID, suite, file)
+	if err != nil {
+		return Content{}, err
+	}
+	return indexContent(f), nil
+}
+
+func indexContent(f meta.IndexFile) Content {
+	return Content{Blobs: f.Chunks, Size: f.Size, SHA256: f.SHA256}
+}
+
+// PoolFile returns a package's file by its pool path, after checking that
+// the path is the one the package's index stanza names.
+func (s *Service) PoolFile(ctx context.Context, repoName, poolPath string) (meta.Package, error) {
+	if err := ValidName("repository", repoName); err != nil {
+		return meta.Package{}, err
+	}
+	parts := strings.Split(poolPath, "/")
+	if len(parts) != 4 || parts[0] != "pool" {
+		return meta.Package{}, fmt.Errorf("%s: %w", poolPath, ErrNotFound)
+	}
+	if _, err := blob.ParseDigest(parts[2]); err != nil {
+		return meta.Package{}, fmt.Errorf("%s: %w", poolPath, ErrNotFound)
+	}
+	p, err := s.meta.PackageBySHA256(ctx, parts[2])
+	if err != nil {
+		return meta.Package{}, err
+	}
+	if apt.PoolPath(p.Name, p.Version, p.Arch, p.SHA256) != poolPath {
+		return meta.Package{}, fmt.Errorf("%s: %w", poolPath, ErrNotFound)
+	}
+	if _, err := s.meta.Repository(ctx, repoName); err != nil {
+		return meta.Package{}, err
+	}
+	return p, nil
+}

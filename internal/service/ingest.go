@@ -1,0 +1,307 @@
+package service
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/deb"
+	"github.com/packhouse/packhouse/internal/deb/control"
+	"github.com/packhouse/packhouse/internal/index/apt"
+	"github.com/packhouse/packhouse/internal/meta"
+)
+
+// Checksums are hex digests; empty ones are not checked.
+type Checksums struct {
+	SHA256, MD5, SHA1, SHA512 string
+}
+
+// PushRequest is one package pushed with its body.
+type PushRequest struct {
+	Project  string
+	Branch   string
+	Replace  bool
+	Filename string
+	Body     io.Reader
+	// Size is the body's declared length, or -1 when unknown.
+	Size    int64
+	Claimed Checksums
+}
+
+// PushResult says what happened to one pushed package.
+type PushResult struct {
+	Status  meta.LinkStatus
+	Package meta.Package
+}
+
+// Push stores a package and adds it to a branch. The body is read once:
+// it streams to a temporary blob while MD5, SHA-1, SHA-256 and SHA-512
+// are computed and the package is parsed, and nothing is kept unless all
+// of that succeeds.
+func (s *Service) Push(ctx context.Context, req PushRequest) (PushResult, error) {
+	project, err := s.target(ctx, req.Project, req.Branch)
+	if err != nil {
+		return PushResult{}, err
+	}
+	if req.Size > s.cfg.MaxPackageSize {
+		return PushResult{}, fmt.Errorf("package of %d bytes exceeds the limit of %d: %w", req.Size, s.cfg.MaxPackageSize, ErrTooLarge)
+	}
+	claimed, err := req.Claimed.normalize()
+	if err != nil {
+		return PushResult{}, err
+	}
+	pkg, w, err := s.ingest(ctx, req.Body, claimed)
+	if w != nil {
+		defer w.Cancel(ctx)
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	if name := path.Base(strings.ReplaceAll(req.Filename, "\\", "/")); name != "." && name != "/" {
+		pkg.Filename = name
+	}
+	if err := w.Commit(ctx, w.Digest()); err != nil {
+		return PushResult{}, fmt.Errorf("store package: %w", err)
+	}
+	res, err := s.linker.link(ctx, meta.LinkRequest{ProjectID: project.ID, Branch: req.Branch, New: pkg, Replace: req.Replace})
+	if err != nil {
+		return PushResult{}, err
+	}
+	return linkResult(res)
+}
+
+// ingest streams body into a new blob and parses it. The caller cancels
+// the returned writer (a no-op once committed).
+func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums) (*meta.Package, blob.Writer, error) {
+	w, err := s.blobs.Create(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store package: %w", err)
+	}
+	md5h, sha1h, sha512h := md5.New(), sha1.New(), sha512.New()
+
+	// The parser reads from a pipe fed by the same copy that writes the
+	// blob. If it rejects the package it closes the pipe with its error,
+	// which stops the copy: a bad package is not read to the end.
+	pr, pw := io.Pipe()
+	type parsed struct {
+		pkg *deb.Package
+		err error
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		p, err := deb.Read(pr, deb.DefaultLimits())
+		if err != nil {
+			pr.CloseWithError(err)
+		} else {
+			// Read stops at the end of the archive; anything after it
+			// must still reach the hashes and the blob.
+			_, err = io.Copy(io.Discard, pr)
+		}
+		done <- parsed{p, err}
+	}()
+	limited := &limitReader{r: body, n: s.cfg.MaxPackageSize}
+	_, copyErr := io.Copy(io.MultiWriter(w, md5h, sha1h, sha512h, pw), limited)
+	pw.CloseWithError(copyErr)
+	res := <-done
+
+	switch {
+	case limited.exceeded:
+		return nil, w, fmt.Errorf("package exceeds the limit of %d bytes: %w", s.cfg.MaxPackageSize, ErrTooLarge)
+	case res.err != nil && (errors.Is(res.err, deb.ErrInvalid) || errors.Is(res.err, deb.ErrTooLarge)):
+		if errors.Is(res.err, deb.ErrTooLarge) {
+			return nil, w, fmt.Errorf("%w: %w", ErrTooLarge, res.err)
+		}
+		return nil, w, fmt.Errorf("%w: %w", ErrInvalidPackage, res.err)
+	case copyErr != nil:
+		return nil, w, fmt.Errorf("receive package: %w", copyErr)
+	case res.err != nil:
+		return nil, w, fmt.Errorf("read package: %w", res.err)
+	}
+
+	sums := Checksums{
+		SHA256: w.Digest().String(),
+		MD5:    hex.EncodeToString(md5h.Sum(nil)),
+		SHA1:   hex.EncodeToString(sha1h.Sum(nil)),
+		SHA512: hex.EncodeToString(sha512h.Sum(nil)),
+	}
+	if err := claimed.check(sums); err != nil {
+		return nil, w, err
+	}
+	p := res.pkg
+	fields := p.Control
+	for _, f := range apt.IndexFields {
+		fields.Del(f)
+	}
+	return &meta.Package{
+		SHA256: sums.SHA256, MD5: sums.MD5, SHA1: sums.SHA1, SHA512: sums.SHA512,
+		Size:    w.Size(),
+		Format:  "deb",
+		Name:    p.Name,
+		Version: p.Version,
+		Arch:    p.Architecture,
+		Control: controlText(fields),
+	}, w, nil
+}
+
+func controlText(p control.Paragraph) string {
+	return strings.TrimSuffix(string(p.AppendTo(nil)), "\n")
+}
+
+// limitReader reads at most n bytes and notes whether the source had more.
+type limitReader struct {
+	r        io.Reader
+	n        int64
+	exceeded bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			l.exceeded = true
+			return 0, ErrTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+func (c Checksums) normalize() (Checksums, error) {
+	lengths := []struct {
+		name string
+		v    *string
+		n    int
+	}{{"SHA-256", &c.SHA256, 64}, {"MD5", &c.MD5, 32}, {"SHA-1", &c.SHA1, 40}, {"SHA-512", &c.SHA512, 128}}
+	for _, l := range lengths {
+		*l.v = strings.ToLower(strings.TrimSpace(*l.v))
+		if *l.v == "" {
+			continue
+		}
+		if _, err := hex.DecodeString(*l.v); err != nil || len(*l.v) != l.n {
+			return c, fmt.Errorf("claimed %s %q is not %d hex digits: %w", l.name, *l.v, l.n, ErrInvalidName)
+		}
+	}
+	return c, nil
+}
+
+// check compares claimed sums with computed ones.
+func (c Checksums) check(got Checksums) error {
+	pairs := []struct{ name, claimed, got string }{
+		{"SHA-256", c.SHA256, got.SHA256}, {"MD5", c.MD5, got.MD5}, {"SHA-1", c.SHA1, got.SHA1}, {"SHA-512", c.SHA512, got.SHA512},
+	}
+	for _, p := range pairs {
+		if p.claimed != "" && p.claimed != p.got {
+			return fmt.Errorf("%s of the body is %s, not the claimed %s: %w", p.name, p.got, p.claimed, ErrChecksumMismatch)
+		}
+	}
+	return nil
+}
+
+// target finds the project pushed to and checks the branch name.
+func (s *Service) target(ctx context.Context, project, branch string) (meta.Project, error) {
+	if err := ValidName("project", project); err != nil {
+		return meta.Project{}, err
+	}
+	if err := ValidBranch(branch); err != nil {
+		return meta.Project{}, err
+	}
+	return s.meta.Project(ctx, project)
+}
+
+func linkResult(r meta.LinkResult) (PushResult, error) {
+	switch r.Status {
+	case meta.Missing:
+		return PushResult{Status: r.Status}, fmt.Errorf("no package with this SHA-256 is stored; send the body: %w", ErrBlobUnknown)
+	case meta.Conflict:
+		e := r.Existing
+		return PushResult{Status: r.Status, Package: r.Package}, fmt.Errorf("branch already has %s %s (%s) with other bytes (SHA-256 %s); push with replace to swap it: %w",
+			e.Name, e.Version, e.Arch, e.SHA256, ErrConflict)
+	}
+	return PushResult{Status: r.Status, Package: r.Package}, nil
+}
+
+// Deploy adds a package the server already holds to a branch, by SHA-256:
+// the checksum-first half of a push. ErrBlobUnknown means: send the body.
+func (s *Service) Deploy(ctx context.Context, project, branch, sha256 string, replace bool) (PushResult, error) {
+	p, err := s.target(ctx, project, branch)
+	if err != nil {
+		return PushResult{}, err
+	}
+	sums, err := Checksums{SHA256: sha256}.normalize()
+	if err != nil || sums.SHA256 == "" {
+		return PushResult{}, fmt.Errorf("X-Checksum-Sha256 must be 64 hex digits: %w", ErrInvalidName)
+	}
+	res, err := s.linker.link(ctx, meta.LinkRequest{ProjectID: p.ID, Branch: branch, SHA256: sums.SHA256, Replace: replace})
+	if err != nil {
+		return PushResult{}, err
+	}
+	return linkResult(res)
+}
+
+// MaxCheck is the most entries one PushCheck takes.
+const MaxCheck = 10000
+
+// CheckResult is one entry of a PushCheck.
+type CheckResult struct {
+	SHA256 string
+	PushResult
+	Err error
+}
+
+// PushCheck links every package of shas the server holds into the branch,
+// in one transaction, and says which ones it lacks.
+func (s *Service) PushCheck(ctx context.Context, project, branch string, shas []string, replace bool) ([]CheckResult, error) {
+	p, err := s.target(ctx, project, branch)
+	if err != nil {
+		return nil, err
+	}
+	if len(shas) > MaxCheck {
+		return nil, fmt.Errorf("%d entries, at most %d per request: %w", len(shas), MaxCheck, ErrTooLarge)
+	}
+	reqs := make([]meta.LinkRequest, len(shas))
+	for i, sha := range shas {
+		sums, err := Checksums{SHA256: sha}.normalize()
+		if err != nil || sums.SHA256 == "" {
+			return nil, fmt.Errorf("entry %d: sha256 must be 64 hex digits: %w", i, ErrInvalidName)
+		}
+		reqs[i] = meta.LinkRequest{ProjectID: p.ID, Branch: branch, SHA256: sums.SHA256, Replace: replace}
+	}
+	results, err := s.meta.Link(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CheckResult, len(results))
+	for i, r := range results {
+		out[i].SHA256 = reqs[i].SHA256
+		out[i].PushResult, out[i].Err = linkResult(r)
+		if errors.Is(out[i].Err, ErrBlobUnknown) {
+			out[i].Err = nil // missing is an answer, not a failure
+		}
+	}
+	return out, nil
+}
+
+// RemovePackage takes a package out of a branch. The package and its bytes
+// stay while anything else refers to them.
+func (s *Service) RemovePackage(ctx context.Context, project, branch, sha256 string) error {
+	p, err := s.target(ctx, project, branch)
+	if err != nil {
+		return err
+	}
+	return s.meta.Unlink(ctx, p.ID, branch, strings.ToLower(sha256))
+}

@@ -1,0 +1,216 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/meta"
+	"github.com/packhouse/packhouse/internal/sign"
+)
+
+// Domain errors; the HTTP layer maps them to status codes in one table.
+var (
+	ErrInvalidName      = errors.New("invalid name")
+	ErrInvalidPackage   = errors.New("invalid package")
+	ErrTooLarge         = errors.New("too large")
+	ErrChecksumMismatch = errors.New("checksum mismatch")
+	ErrBlobUnknown      = errors.New("blob unknown")
+	ErrUnauthorized     = errors.New("unauthorized")
+	ErrForbidden        = errors.New("forbidden")
+	ErrNotFound         = meta.ErrNotFound
+	ErrConflict         = meta.ErrConflict
+	ErrExists           = meta.ErrExists
+)
+
+// Config holds the knobs of a Service. The zero value of a field means its
+// default.
+type Config struct {
+	// MaxPackageSize bounds one uploaded package (default 8 GiB).
+	MaxPackageSize int64
+	// ReleaseValidity is how long a signed Release stays valid (default 7
+	// days); it is re-signed when less than a quarter of that is left.
+	ReleaseValidity time.Duration
+	// IndexGrace is how long index files that a newer Release no longer
+	// names are still served by hash (default 24 h).
+	IndexGrace time.Duration
+	// Origin is the Origin field of Release files (default "packhouse").
+	Origin string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.MaxPackageSize == 0 {
+		c.MaxPackageSize = 8 << 30
+	}
+	if c.ReleaseValidity == 0 {
+		c.ReleaseValidity = 7 * 24 * time.Hour
+	}
+	if c.IndexGrace == 0 {
+		c.IndexGrace = 24 * time.Hour
+	}
+	if c.Origin == "" {
+		c.Origin = "packhouse"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Service is packhouse's server-side logic over a metadata store, a blob
+// store and a signing key.
+type Service struct {
+	meta  meta.Store
+	blobs blob.Store
+	key   *sign.Key
+	cfg   Config
+	log   *slog.Logger
+
+	linker *linker
+
+	// Views being published, one lock per repository and suite.
+	publishing sync.Map // string → *sync.Mutex
+	sets       setCache
+	chunks     chunkCache
+	hashes     hashCache
+}
+
+// New returns a Service. Close stops its background work.
+func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
+	cfg.defaults()
+	s := &Service{meta: m, blobs: b, key: key, cfg: cfg, log: cfg.Logger}
+	s.linker = newLinker(m)
+	s.sets.init()
+	s.chunks.init()
+	s.hashes.init()
+	return s
+}
+
+// Close stops background work; in-flight calls finish first.
+func (s *Service) Close() {
+	s.linker.close()
+}
+
+// Key is the repository signing key.
+func (s *Service) Key() *sign.Key { return s.key }
+
+// Meta is the metadata store, for read-only listings.
+func (s *Service) Meta() meta.Store { return s.meta }
+
+// Blobs is the blob store.
+func (s *Service) Blobs() blob.Store { return s.blobs }
+
+// Config is the configuration the service runs with, defaults applied.
+func (s *Service) Config() Config { return s.cfg }
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// ValidName checks a project or repository name: lower case letters,
+// digits, '.', '_' and '-', starting with a letter or digit, at most 64.
+func ValidName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%s name %q: use 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit: %w", kind, name, ErrInvalidName)
+	}
+	return nil
+}
+
+// ValidBranch checks a branch name by git's rules for ref names
+// (git-check-ref-format), which also keeps it safe in URLs and paths.
+func ValidBranch(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("branch name %q: %s: %w", name, why, ErrInvalidName)
+	}
+	switch {
+	case name == "" || len(name) > 200:
+		return bad("must be 1 to 200 bytes")
+	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//"):
+		return bad("empty path component")
+	case strings.Contains(name, "..") || strings.Contains(name, "@{") || name == "@":
+		return bad(`contains ".." or "@{"`)
+	case strings.HasSuffix(name, ".") || strings.HasSuffix(name, ".lock"):
+		return bad(`ends with "." or ".lock"`)
+	case strings.HasPrefix(name, "-"):
+		return bad(`starts with "-"`)
+	}
+	for _, c := range name {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return bad(fmt.Sprintf("contains %q", c))
+		}
+	}
+	for _, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") {
+			return bad(`a component starts with "."`)
+		}
+	}
+	return nil
+}
+
+// CreateProject makes a project with its default branch and adds it to
+// repositories, creating those that do not exist.
+func (s *Service) CreateProject(ctx context.Context, name, defaultBranch string, repos []string) (meta.Project, error) {
+	if err := ValidName("project", name); err != nil {
+		return meta.Project{}, err
+	}
+	if err := ValidBranch(defaultBranch); err != nil {
+		return meta.Project{}, err
+	}
+	for _, r := range repos {
+		if err := ValidName("repository", r); err != nil {
+			return meta.Project{}, err
+		}
+	}
+	p, err := s.meta.CreateProject(ctx, name, defaultBranch)
+	if err != nil {
+		return p, err
+	}
+	for _, r := range repos {
+		if err := s.AddToRepository(ctx, r, name, true); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// CreateRepository makes a repository of the given projects.
+func (s *Service) CreateRepository(ctx context.Context, name string, projects, archs []string) (meta.Repository, error) {
+	if err := ValidName("repository", name); err != nil {
+		return meta.Repository{}, err
+	}
+	for _, a := range archs {
+		if !archRE.MatchString(a) || a == "all" {
+			return meta.Repository{}, fmt.Errorf("architecture %q: %w", a, ErrInvalidName)
+		}
+	}
+	if _, err := s.meta.CreateRepository(ctx, name, archs); err != nil {
+		return meta.Repository{}, err
+	}
+	for _, p := range projects {
+		if err := s.meta.AddRepositoryProject(ctx, name, p); err != nil {
+			return meta.Repository{}, err
+		}
+	}
+	return s.meta.Repository(ctx, name)
+}
+
+// AddToRepository adds a project to a repository, creating the repository
+// if create is set and it does not exist.
+func (s *Service) AddToRepository(ctx context.Context, repo, project string, create bool) error {
+	if create {
+		if _, err := s.meta.CreateRepository(ctx, repo, nil); err != nil && !errors.Is(err, meta.ErrExists) {
+			return err
+		}
+	}
+	return s.meta.AddRepositoryProject(ctx, repo, project)
+}
+
+var archRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
