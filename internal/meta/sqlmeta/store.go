@@ -24,6 +24,7 @@ type Dialect struct {
 	Numbered bool
 	ID       string // column type of an auto-increment primary key
 	Bool     string
+	Bytes    string // column type of binary data
 	// IsUnique reports whether err is a unique-constraint violation.
 	IsUnique func(error) bool
 }
@@ -35,6 +36,8 @@ type Store struct {
 	write, read *sql.DB
 	d           Dialect
 	queries     sync.Map // query written with "?" → query for the dialect
+	stmts       sync.Map // stmtKey → *sql.Stmt
+	pending     sync.Map // stmtKey → true: missed inside a transaction
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -50,6 +53,10 @@ func New(ctx context.Context, write, read *sql.DB, d Dialect) (*Store, error) {
 }
 
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -80,6 +87,120 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// Prepared statements, one per query text and pool. Parsing SQL costs
+// more than running these small queries; a push of 10,000 packages runs
+// tens of thousands of them. Inside a transaction, Tx.StmtContext reuses
+// the statement already prepared on the transaction's connection.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{db, query}
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// cached returns the prepared statement for query on db if there is one.
+// Inside a transaction a statement cannot be prepared on the pool: the
+// transaction may hold its only connection (SQLite's write pool has one).
+// A miss runs unprepared and is prepared when the transaction is over.
+func (s *Store) cached(db *sql.DB, query string) *sql.Stmt {
+	if st, ok := s.stmts.Load(stmtKey{db, query}); ok {
+		return st.(*sql.Stmt)
+	}
+	s.pending.Store(stmtKey{db, query}, true)
+	return nil
+}
+
+// prepare prepares the statements transactions missed.
+func (s *Store) prepare(ctx context.Context) {
+	s.pending.Range(func(k, _ any) bool {
+		key := k.(stmtKey)
+		s.pending.Delete(k)
+		s.stmt(ctx, key.db, key.query)
+		return true
+	})
+}
+
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.cached(s.write, query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// rowScanner is what a single-row query returns: a row, or the error of
+// preparing it.
+type rowScanner interface{ Scan(...any) error }
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+func (s *Store) txRow(ctx context.Context, tx *sql.Tx, query string, args ...any) rowScanner {
+	return s.txRowOn(ctx, s.write, tx, query, args...)
+}
+
+// txRowOn is txRow for a transaction of pool db.
+func (s *Store) txRowOn(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) rowScanner {
+	if st := s.cached(db, query); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// txQuery runs a query in a read transaction (of the read pool).
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := s.cached(s.read, query); st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) readRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := s.stmt(ctx, s.read, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, s.read, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *Store) writeRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := s.stmt(ctx, s.write, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *Store) writeExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, s.write, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
@@ -94,7 +215,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			m = strings.NewReplacer("{{id}}", s.d.ID, "{{bool}}", s.d.Bool).Replace(m)
+			m = strings.NewReplacer("{{id}}", s.d.ID, "{{bool}}", s.d.Bool, "{{bytes}}", s.d.Bytes).Replace(m)
 			for _, stmt := range strings.Split(m, ";") {
 				if strings.TrimSpace(stmt) == "" {
 					continue
@@ -114,6 +235,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer s.prepare(ctx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -123,6 +245,18 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// readTx runs fn in a read-only transaction of the read pool, so that
+// several queries see one state.
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer s.prepare(ctx)
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
 }
 
 func nanos(t time.Time) int64     { return t.UnixNano() }
@@ -146,7 +280,7 @@ func splitList(s string) []string {
 
 func (s *Store) CreateProject(ctx context.Context, name, defaultBranch string) (meta.Project, error) {
 	p := meta.Project{Name: name, DefaultBranch: defaultBranch, Created: time.Now().UTC()}
-	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO projects (name, default_branch, created) VALUES (?, ?, ?) RETURNING id`),
+	err := s.writeRow(ctx, (`INSERT INTO projects (name, default_branch, created) VALUES (?, ?, ?) RETURNING id`),
 		name, defaultBranch, nanos(p.Created)).Scan(&p.ID)
 	if err != nil && s.d.IsUnique(err) {
 		return p, fmt.Errorf("project %q: %w", name, meta.ErrExists)
@@ -156,7 +290,7 @@ func (s *Store) CreateProject(ctx context.Context, name, defaultBranch string) (
 
 const projectCols = `id, name, default_branch, created`
 
-func scanProject(row interface{ Scan(...any) error }) (meta.Project, error) {
+func scanProject(row rowScanner) (meta.Project, error) {
 	var p meta.Project
 	var created int64
 	err := row.Scan(&p.ID, &p.Name, &p.DefaultBranch, &created)
@@ -165,12 +299,12 @@ func scanProject(row interface{ Scan(...any) error }) (meta.Project, error) {
 }
 
 func (s *Store) Project(ctx context.Context, name string) (meta.Project, error) {
-	p, err := scanProject(s.read.QueryRowContext(ctx, s.q(`SELECT `+projectCols+` FROM projects WHERE name = ?`), name))
+	p, err := scanProject(s.readRow(ctx, (`SELECT ` + projectCols + ` FROM projects WHERE name = ?`), name))
 	return p, notFound(err, "project "+strconv.Quote(name))
 }
 
 func (s *Store) Projects(ctx context.Context) ([]meta.Project, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+projectCols+` FROM projects ORDER BY name`)
+	rows, err := s.readQuery(ctx, `SELECT `+projectCols+` FROM projects ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +324,7 @@ func (s *Store) Projects(ctx context.Context) ([]meta.Project, error) {
 
 func (s *Store) CreateRepository(ctx context.Context, name string, archs []string) (meta.Repository, error) {
 	r := meta.Repository{Name: name, Architectures: archs, Created: time.Now().UTC()}
-	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO repositories (name, architectures, created) VALUES (?, ?, ?) RETURNING id`),
+	err := s.writeRow(ctx, (`INSERT INTO repositories (name, architectures, created) VALUES (?, ?, ?) RETURNING id`),
 		name, strings.Join(archs, " "), nanos(r.Created)).Scan(&r.ID)
 	if err != nil && s.d.IsUnique(err) {
 		return r, fmt.Errorf("repository %q: %w", name, meta.ErrExists)
@@ -201,13 +335,13 @@ func (s *Store) CreateRepository(ctx context.Context, name string, archs []strin
 func (s *Store) AddRepositoryProject(ctx context.Context, repo, project string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var rid, pid int64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM repositories WHERE name = ?`), repo).Scan(&rid); err != nil {
+		if err := s.txRow(ctx, tx, (`SELECT id FROM repositories WHERE name = ?`), repo).Scan(&rid); err != nil {
 			return notFound(err, "repository "+strconv.Quote(repo))
 		}
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM projects WHERE name = ?`), project).Scan(&pid); err != nil {
+		if err := s.txRow(ctx, tx, (`SELECT id FROM projects WHERE name = ?`), project).Scan(&pid); err != nil {
 			return notFound(err, "project "+strconv.Quote(project))
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO repository_projects (repository_id, project_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), rid, pid)
+		_, err := s.txExec(ctx, tx, (`INSERT INTO repository_projects (repository_id, project_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), rid, pid)
 		return err
 	})
 }
@@ -228,10 +362,10 @@ func (s *Store) Repositories(ctx context.Context) ([]meta.Repository, error) {
 }
 
 func (s *Store) repositories(ctx context.Context, where string, args ...any) ([]meta.Repository, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT r.id, r.name, r.architectures, r.created, COALESCE(p.name, '')
+	rows, err := s.readQuery(ctx, (`SELECT r.id, r.name, r.architectures, r.created, COALESCE(p.name, '')
 		FROM repositories r
 		LEFT JOIN repository_projects rp ON rp.repository_id = r.id
-		LEFT JOIN projects p ON p.id = rp.project_id `+where+`
+		LEFT JOIN projects p ON p.id = rp.project_id ` + where + `
 		ORDER BY r.name, p.name`), args...)
 	if err != nil {
 		return nil, err
@@ -261,7 +395,7 @@ func (s *Store) repositories(ctx context.Context, where string, args ...any) ([]
 // Branches and views
 
 func (s *Store) Branches(ctx context.Context, projectID int64) ([]meta.Branch, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT b.id, b.project_id, b.name, b.gen, b.created, b.updated,
+	rows, err := s.readQuery(ctx, (`SELECT b.id, b.project_id, b.name, b.gen, b.created, b.updated,
 			(SELECT COUNT(*) FROM branch_packages bp WHERE bp.branch_id = b.id)
 		FROM branches b WHERE b.project_id = ? ORDER BY b.name`), projectID)
 	if err != nil {
@@ -282,7 +416,7 @@ func (s *Store) Branches(ctx context.Context, projectID int64) ([]meta.Branch, e
 }
 
 func (s *Store) Sources(ctx context.Context, repositoryID int64, branch string) ([]meta.Source, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT p.id, p.name, p.default_branch, bd.id, bd.gen, bo.id, bo.gen
+	rows, err := s.readQuery(ctx, (`SELECT p.id, p.name, p.default_branch, bd.id, bd.gen, bo.id, bo.gen
 		FROM repository_projects rp
 		JOIN projects p ON p.id = rp.project_id
 		LEFT JOIN branches bd ON bd.project_id = p.id AND bd.name = p.default_branch
@@ -312,77 +446,73 @@ func (s *Store) Sources(ctx context.Context, repositoryID int64, branch string) 
 }
 
 func (s *Store) Entries(ctx context.Context, branchID int64) ([]meta.Entry, int64, error) {
-	// One read transaction, so that the generation matches the rows.
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback()
-	var gen int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT gen FROM branches WHERE id = ?`), branchID).Scan(&gen); err != nil {
-		return nil, 0, notFound(err, "branch")
-	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT bp.package_id, p.sha256, bp.name, bp.version, bp.arch
-		FROM branch_packages bp JOIN packages p ON p.id = bp.package_id
-		WHERE bp.branch_id = ?`), branchID)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
 	var out []meta.Entry
-	for rows.Next() {
-		var e meta.Entry
-		if err := rows.Scan(&e.PackageID, &e.SHA256, &e.Name, &e.Version, &e.Arch); err != nil {
-			return nil, 0, err
+	var gen int64
+	// One read transaction, so that the generation matches the rows.
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if err := s.txRowOn(ctx, s.read, tx, `SELECT gen FROM branches WHERE id = ?`, branchID).Scan(&gen); err != nil {
+			return notFound(err, "branch")
 		}
-		out = append(out, e)
-	}
-	return out, gen, rows.Err()
+		rows, err := s.txQuery(ctx, tx, `SELECT bp.package_id, p.sha256, bp.name, bp.version, bp.arch
+			FROM branch_packages bp JOIN packages p ON p.id = bp.package_id
+			WHERE bp.branch_id = ?`, branchID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e meta.Entry
+			if err := rows.Scan(&e.PackageID, &e.SHA256, &e.Name, &e.Version, &e.Arch); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, gen, err
 }
 
 func (s *Store) Log(ctx context.Context, branchID, since int64) ([]meta.LogEntry, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var gen int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT gen FROM branches WHERE id = ?`), branchID).Scan(&gen); err != nil {
-		return nil, notFound(err, "branch")
-	}
-	if gen == since {
-		return nil, nil
-	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT l.gen, l.added, l.package_id, p.sha256, p.name, p.version, p.arch
-		FROM branch_log l JOIN packages p ON p.id = l.package_id
-		WHERE l.branch_id = ? AND l.gen > ? ORDER BY l.gen`), branchID, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []meta.LogEntry
-	for rows.Next() {
-		var l meta.LogEntry
-		if err := rows.Scan(&l.Gen, &l.Added, &l.Entry.PackageID, &l.Entry.SHA256, &l.Entry.Name, &l.Entry.Version, &l.Entry.Arch); err != nil {
-			return nil, err
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var gen int64
+		if err := s.txRowOn(ctx, s.read, tx, `SELECT gen FROM branches WHERE id = ?`, branchID).Scan(&gen); err != nil {
+			return notFound(err, "branch")
 		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// Every generation since must be there; a pruned log cannot be replayed.
-	if len(out) == 0 || out[0].Gen != since+1 || out[len(out)-1].Gen != gen {
-		return nil, fmt.Errorf("branch log from generation %d: %w", since, meta.ErrNotFound)
-	}
-	return out, nil
+		if gen == since {
+			return nil
+		}
+		rows, err := s.txQuery(ctx, tx, `SELECT l.gen, l.added, l.package_id, p.sha256, p.name, p.version, p.arch
+			FROM branch_log l JOIN packages p ON p.id = l.package_id
+			WHERE l.branch_id = ? AND l.gen > ? ORDER BY l.gen`, branchID, since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l meta.LogEntry
+			if err := rows.Scan(&l.Gen, &l.Added, &l.Entry.PackageID, &l.Entry.SHA256, &l.Entry.Name, &l.Entry.Version, &l.Entry.Arch); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// Every generation since must be there; a pruned log cannot be replayed.
+		if len(out) == 0 || out[0].Gen != since+1 || out[len(out)-1].Gen != gen {
+			return fmt.Errorf("branch log from generation %d: %w", since, meta.ErrNotFound)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Packages
 
 const packageCols = `id, sha256, size, md5, sha1, sha512, format, name, version, arch, control, filename, created`
 
-func scanPackage(row interface{ Scan(...any) error }) (meta.Package, error) {
+func scanPackage(row rowScanner) (meta.Package, error) {
 	var p meta.Package
 	var created int64
 	err := row.Scan(&p.ID, &p.SHA256, &p.Size, &p.MD5, &p.SHA1, &p.SHA512, &p.Format, &p.Name, &p.Version, &p.Arch, &p.Control, &p.Filename, &created)
@@ -391,7 +521,7 @@ func scanPackage(row interface{ Scan(...any) error }) (meta.Package, error) {
 }
 
 func (s *Store) PackageBySHA256(ctx context.Context, sha256 string) (meta.Package, error) {
-	p, err := scanPackage(s.read.QueryRowContext(ctx, s.q(`SELECT `+packageCols+` FROM packages WHERE sha256 = ?`), sha256))
+	p, err := scanPackage(s.readRow(ctx, (`SELECT ` + packageCols + ` FROM packages WHERE sha256 = ?`), sha256))
 	return p, notFound(err, "package "+sha256)
 }
 
@@ -404,7 +534,7 @@ func (s *Store) PackagesByID(ctx context.Context, ids []int64) ([]meta.Package, 
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+packageCols+` FROM packages WHERE id IN (?`+strings.Repeat(",?", n-1)+`)`), args...)
+		rows, err := s.readQuery(ctx, (`SELECT ` + packageCols + ` FROM packages WHERE id IN (?` + strings.Repeat(",?", n-1) + `)`), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -426,7 +556,7 @@ func (s *Store) PackagesByID(ctx context.Context, ids []int64) ([]meta.Package, 
 }
 
 func (s *Store) BranchPackages(ctx context.Context, projectID int64, branch string) ([]meta.Package, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT p.id, p.sha256, p.size, p.md5, p.sha1, p.sha512, p.format, p.name, p.version, p.arch, p.control, p.filename, p.created
+	rows, err := s.readQuery(ctx, (`SELECT p.id, p.sha256, p.size, p.md5, p.sha1, p.sha512, p.format, p.name, p.version, p.arch, p.control, p.filename, p.created
 		FROM branches b JOIN branch_packages bp ON bp.branch_id = b.id JOIN packages p ON p.id = bp.package_id
 		WHERE b.project_id = ? AND b.name = ?
 		ORDER BY p.name, p.arch, p.version`), projectID, branch)
@@ -468,9 +598,9 @@ func (s *Store) branchID(ctx context.Context, tx *sql.Tx, projectID int64, name 
 		return id, nil
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM branches WHERE project_id = ? AND name = ?`), projectID, name).Scan(&id)
+	err := s.txRow(ctx, tx, (`SELECT id FROM branches WHERE project_id = ? AND name = ?`), projectID, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO branches (project_id, name, gen, created, updated) VALUES (?, ?, 0, ?, ?) RETURNING id`),
+		err = s.txRow(ctx, tx, (`INSERT INTO branches (project_id, name, gen, created, updated) VALUES (?, ?, 0, ?, ?) RETURNING id`),
 			projectID, name, now, now).Scan(&id)
 	}
 	if err != nil {
@@ -483,10 +613,10 @@ func (s *Store) branchID(ctx context.Context, tx *sql.Tx, projectID int64, name 
 // bump advances a branch's generation and logs the change under it.
 func (s *Store) bump(ctx context.Context, tx *sql.Tx, branchID int64, added bool, packageID, now int64) error {
 	var gen int64
-	if err := tx.QueryRowContext(ctx, s.q(`UPDATE branches SET gen = gen + 1, updated = ? WHERE id = ? RETURNING gen`), now, branchID).Scan(&gen); err != nil {
+	if err := s.txRow(ctx, tx, (`UPDATE branches SET gen = gen + 1, updated = ? WHERE id = ? RETURNING gen`), now, branchID).Scan(&gen); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO branch_log (branch_id, gen, added, package_id, at) VALUES (?, ?, ?, ?, ?)`), branchID, gen, added, packageID, now)
+	_, err := s.txExec(ctx, tx, (`INSERT INTO branch_log (branch_id, gen, added, package_id, at) VALUES (?, ?, ?, ?, ?)`), branchID, gen, added, packageID, now)
 	return err
 }
 
@@ -496,7 +626,7 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 	if req.New != nil {
 		sha = req.New.SHA256
 		p := req.New
-		r, err := tx.ExecContext(ctx, s.q(`INSERT INTO packages (sha256, size, md5, sha1, sha512, format, name, version, arch, control, filename, created)
+		r, err := s.txExec(ctx, tx, (`INSERT INTO packages (sha256, size, md5, sha1, sha512, format, name, version, arch, control, filename, created)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`),
 			p.SHA256, p.Size, p.MD5, p.SHA1, p.SHA512, p.Format, p.Name, p.Version, p.Arch, p.Control, p.Filename, now)
 		if err != nil {
@@ -506,7 +636,7 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 			res.Status = meta.Stored
 		}
 	}
-	pkg, err := scanPackage(tx.QueryRowContext(ctx, s.q(`SELECT `+packageCols+` FROM packages WHERE sha256 = ?`), sha))
+	pkg, err := scanPackage(s.txRow(ctx, tx, (`SELECT ` + packageCols + ` FROM packages WHERE sha256 = ?`), sha))
 	if errors.Is(err, sql.ErrNoRows) {
 		return meta.LinkResult{Status: meta.Missing}, nil
 	}
@@ -522,21 +652,21 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 		return res, err
 	}
 	var other int64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT package_id FROM branch_packages WHERE branch_id = ? AND name = ? AND arch = ? AND version = ?`),
+	err = s.txRow(ctx, tx, (`SELECT package_id FROM branch_packages WHERE branch_id = ? AND name = ? AND arch = ? AND version = ?`),
 		bid, pkg.Name, pkg.Arch, pkg.Version).Scan(&other)
 	switch {
 	case err == nil && other == pkg.ID:
 		res.Status = meta.Present
 		return res, nil
 	case err == nil && !req.Replace:
-		existing, err := scanPackage(tx.QueryRowContext(ctx, s.q(`SELECT `+packageCols+` FROM packages WHERE id = ?`), other))
+		existing, err := scanPackage(s.txRow(ctx, tx, (`SELECT ` + packageCols + ` FROM packages WHERE id = ?`), other))
 		if err != nil {
 			return res, err
 		}
 		res.Status, res.Existing = meta.Conflict, &existing
 		return res, nil
 	case err == nil:
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM branch_packages WHERE branch_id = ? AND package_id = ?`), bid, other); err != nil {
+		if _, err := s.txExec(ctx, tx, (`DELETE FROM branch_packages WHERE branch_id = ? AND package_id = ?`), bid, other); err != nil {
 			return res, err
 		}
 		if err := s.bump(ctx, tx, bid, false, other, now); err != nil {
@@ -545,7 +675,7 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, err
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO branch_packages (branch_id, package_id, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?)`),
+	if _, err := s.txExec(ctx, tx, (`INSERT INTO branch_packages (branch_id, package_id, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?)`),
 		bid, pkg.ID, pkg.Name, pkg.Version, pkg.Arch, now); err != nil {
 		return res, err
 	}
@@ -555,14 +685,14 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 func (s *Store) Unlink(ctx context.Context, projectID int64, branch, sha256 string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var bid, pid int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT b.id, p.id FROM branches b
+		err := s.txRow(ctx, tx, (`SELECT b.id, p.id FROM branches b
 			JOIN branch_packages bp ON bp.branch_id = b.id
 			JOIN packages p ON p.id = bp.package_id
 			WHERE b.project_id = ? AND b.name = ? AND p.sha256 = ?`), projectID, branch, sha256).Scan(&bid, &pid)
 		if err != nil {
 			return notFound(err, "package "+sha256+" in branch "+strconv.Quote(branch))
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM branch_packages WHERE branch_id = ? AND package_id = ?`), bid, pid); err != nil {
+		if _, err := s.txExec(ctx, tx, (`DELETE FROM branch_packages WHERE branch_id = ? AND package_id = ?`), bid, pid); err != nil {
 			return err
 		}
 		return s.bump(ctx, tx, bid, false, pid, nanos(time.Now()))
@@ -575,7 +705,7 @@ func (s *Store) CreateToken(ctx context.Context, t meta.Token) (meta.Token, erro
 	t.Created = time.Now().UTC()
 	projects := append([]string(nil), t.Projects...)
 	sort.Strings(projects)
-	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO tokens (hash, kind, projects, description, created) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+	err := s.writeRow(ctx, (`INSERT INTO tokens (hash, kind, projects, description, created) VALUES (?, ?, ?, ?, ?) RETURNING id`),
 		t.Hash, string(t.Kind), strings.Join(projects, " "), t.Description, nanos(t.Created)).Scan(&t.ID)
 	if err != nil && s.d.IsUnique(err) {
 		return t, fmt.Errorf("token: %w", meta.ErrExists)
@@ -585,7 +715,7 @@ func (s *Store) CreateToken(ctx context.Context, t meta.Token) (meta.Token, erro
 
 const tokenCols = `id, hash, kind, projects, description, created`
 
-func scanToken(row interface{ Scan(...any) error }) (meta.Token, error) {
+func scanToken(row rowScanner) (meta.Token, error) {
 	var t meta.Token
 	var kind, projects string
 	var created int64
@@ -595,12 +725,12 @@ func scanToken(row interface{ Scan(...any) error }) (meta.Token, error) {
 }
 
 func (s *Store) TokenByHash(ctx context.Context, hash string) (meta.Token, error) {
-	t, err := scanToken(s.read.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE hash = ?`), hash))
+	t, err := scanToken(s.readRow(ctx, (`SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`), hash))
 	return t, notFound(err, "token")
 }
 
 func (s *Store) Tokens(ctx context.Context) ([]meta.Token, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY id`)
+	rows, err := s.readQuery(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -617,7 +747,7 @@ func (s *Store) Tokens(ctx context.Context) ([]meta.Token, error) {
 }
 
 func (s *Store) DeleteToken(ctx context.Context, id int64) error {
-	r, err := s.write.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE id = ?`), id)
+	r, err := s.writeExec(ctx, (`DELETE FROM tokens WHERE id = ?`), id)
 	if err != nil {
 		return err
 	}
@@ -632,105 +762,139 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 func (s *Store) Publication(ctx context.Context, repositoryID int64, suite string) (meta.Publication, error) {
 	p := meta.Publication{RepositoryID: repositoryID, Suite: suite}
 	var date, validUntil int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT inputs, date, valid_until, release, inrelease, release_gpg FROM publications WHERE repository_id = ? AND suite = ?`),
+	err := s.readRow(ctx, `SELECT inputs, date, valid_until, release, inrelease, release_gpg FROM publications WHERE repository_id = ? AND suite = ?`,
 		repositoryID, suite).Scan(&p.Inputs, &date, &validUntil, &p.Release, &p.InRelease, &p.ReleaseGPG)
 	p.Date, p.ValidUntil = fromNanos(date), fromNanos(validUntil)
 	return p, notFound(err, "publication")
 }
 
-func (s *Store) Publish(ctx context.Context, p meta.Publication, files []meta.IndexFile) error {
+func (s *Store) Publish(ctx context.Context, p meta.Publication, files []meta.IndexFile, chunks []meta.Chunk, prune time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var date int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT date FROM publications WHERE repository_id = ? AND suite = ?`), p.RepositoryID, p.Suite).Scan(&date)
+		err := s.txRow(ctx, tx, `SELECT date FROM publications WHERE repository_id = ? AND suite = ?`, p.RepositoryID, p.Suite).Scan(&date)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO publications (repository_id, suite, inputs, date, valid_until, release, inrelease, release_gpg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			_, err = s.txExec(ctx, tx, `INSERT INTO publications (repository_id, suite, inputs, date, valid_until, release, inrelease, release_gpg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 				p.RepositoryID, p.Suite, p.Inputs, nanos(p.Date), nanos(p.ValidUntil), p.Release, p.InRelease, p.ReleaseGPG)
 		case err != nil:
 		case date > nanos(p.Date):
 			err = fmt.Errorf("publication of %q dated %s, stored one %s: %w", p.Suite, p.Date, fromNanos(date), meta.ErrConflict)
 		default:
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE publications SET inputs = ?, date = ?, valid_until = ?, release = ?, inrelease = ?, release_gpg = ? WHERE repository_id = ? AND suite = ?`),
+			_, err = s.txExec(ctx, tx, `UPDATE publications SET inputs = ?, date = ?, valid_until = ?, release = ?, inrelease = ?, release_gpg = ? WHERE repository_id = ? AND suite = ?`,
 				p.Inputs, nanos(p.Date), nanos(p.ValidUntil), p.Release, p.InRelease, p.ReleaseGPG, p.RepositoryID, p.Suite)
 		}
 		if err != nil {
 			return err
 		}
+		now := nanos(time.Now())
+		for _, c := range chunks {
+			// Empty, not NULL: an empty index is one empty chunk.
+			raw, gz := c.Raw, c.Gz
+			if raw == nil {
+				raw = []byte{}
+			}
+			if gz == nil {
+				gz = []byte{}
+			}
+			if _, err := s.txExec(ctx, tx, `INSERT INTO index_chunks (key, raw, gz, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+				c.Key, raw, gz, now); err != nil {
+				return err
+			}
+		}
+		// A file is published at the publication's wall-clock time, not
+		// its Date, which may stand still: the grace period counts from
+		// when a newer Release stopped naming it.
 		for _, f := range files {
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO index_files (repository_id, suite, path, sha256, size, chunks, published) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (repository_id, suite, sha256) DO UPDATE SET path = excluded.path, published = excluded.published`),
-				p.RepositoryID, p.Suite, f.Path, f.SHA256, f.Size, strings.Join(f.Chunks, " "), nanos(p.Date))
+			_, err := s.txExec(ctx, tx, `INSERT INTO index_files (repository_id, suite, path, sha256, size, gzip, chunks, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (repository_id, suite, sha256) DO UPDATE SET path = excluded.path, published = excluded.published`,
+				p.RepositoryID, p.Suite, f.Path, f.SHA256, f.Size, f.Gzip, strings.Join(f.Chunks, " "), now)
 			if err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err = s.txExec(ctx, tx, `DELETE FROM index_files WHERE repository_id = ? AND suite = ? AND published < ?`, p.RepositoryID, p.Suite, nanos(prune))
+		return err
 	})
 }
 
-const indexFileCols = `repository_id, suite, path, sha256, size, chunks, published`
+const indexFileCols = `repository_id, suite, path, sha256, size, gzip, chunks, published`
 
-func scanIndexFile(row interface{ Scan(...any) error }) (meta.IndexFile, error) {
+func scanIndexFile(row rowScanner) (meta.IndexFile, error) {
 	var f meta.IndexFile
 	var chunks string
 	var published int64
-	err := row.Scan(&f.RepositoryID, &f.Suite, &f.Path, &f.SHA256, &f.Size, &chunks, &published)
+	err := row.Scan(&f.RepositoryID, &f.Suite, &f.Path, &f.SHA256, &f.Size, &f.Gzip, &chunks, &published)
 	f.Chunks, f.Published = splitList(chunks), fromNanos(published)
 	return f, err
 }
 
 func (s *Store) IndexFile(ctx context.Context, repositoryID int64, suite, sha256 string) (meta.IndexFile, error) {
-	f, err := scanIndexFile(s.read.QueryRowContext(ctx, s.q(`SELECT `+indexFileCols+` FROM index_files WHERE repository_id = ? AND suite = ? AND sha256 = ?`),
+	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files WHERE repository_id = ? AND suite = ? AND sha256 = ?`,
 		repositoryID, suite, sha256))
 	return f, notFound(err, "index file "+sha256)
 }
 
 func (s *Store) CurrentIndexFile(ctx context.Context, repositoryID int64, suite, path string) (meta.IndexFile, error) {
-	f, err := scanIndexFile(s.read.QueryRowContext(ctx, s.q(`SELECT `+indexFileCols+` FROM index_files
-		WHERE repository_id = ? AND suite = ? AND path = ? ORDER BY published DESC LIMIT 1`), repositoryID, suite, path))
+	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files
+		WHERE repository_id = ? AND suite = ? AND path = ? ORDER BY published DESC LIMIT 1`, repositoryID, suite, path))
 	return f, notFound(err, "index file "+path)
 }
 
-func (s *Store) Chunks(ctx context.Context, keys []string) (map[string]meta.Chunk, error) {
-	out := make(map[string]meta.Chunk, len(keys))
+// inList runs query, whose last condition is "IN (?)", over keys in
+// bounded slices: every database limits the number of parameters.
+func (s *Store) inList(ctx context.Context, query string, keys []string, row func(*sql.Rows) error) error {
 	for len(keys) > 0 {
 		n := min(len(keys), 500)
 		args := make([]any, n)
 		for i, k := range keys[:n] {
 			args[i] = k
 		}
-		rows, err := s.read.QueryContext(ctx, s.q(`SELECT key, raw, raw_size, gz, gz_size FROM index_chunks WHERE key IN (?`+strings.Repeat(",?", n-1)+`)`), args...)
+		rows, err := s.read.QueryContext(ctx, s.q(strings.Replace(query, "(?)", "(?"+strings.Repeat(",?", n-1)+")", 1)), args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
-			var c meta.Chunk
-			if err := rows.Scan(&c.Key, &c.Raw, &c.RawSize, &c.Gz, &c.GzSize); err != nil {
+			if err := row(rows); err != nil {
 				rows.Close()
-				return nil, err
-			}
-			out[c.Key] = c
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		keys = keys[n:]
-	}
-	return out, nil
-}
-
-func (s *Store) SaveChunks(ctx context.Context, chunks []meta.Chunk) error {
-	if len(chunks) == 0 {
-		return nil
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, c := range chunks {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO index_chunks (key, raw, raw_size, gz, gz_size) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`),
-				c.Key, c.Raw, c.RawSize, c.Gz, c.GzSize); err != nil {
 				return err
 			}
 		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+func (s *Store) HasChunks(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	err := s.inList(ctx, `SELECT key FROM index_chunks WHERE key IN (?)`, keys, func(rows *sql.Rows) error {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return err
+		}
+		out[k] = true
 		return nil
 	})
+	return out, err
+}
+
+func (s *Store) ChunkData(ctx context.Context, keys []string, gzip bool) (map[string][]byte, error) {
+	col := "raw"
+	if gzip {
+		col = "gz"
+	}
+	out := make(map[string][]byte, len(keys))
+	err := s.inList(ctx, `SELECT key, `+col+` FROM index_chunks WHERE key IN (?)`, keys, func(rows *sql.Rows) error {
+		var k string
+		var b []byte
+		if err := rows.Scan(&k, &b); err != nil {
+			return err
+		}
+		out[k] = b
+		return nil
+	})
+	return out, err
 }
