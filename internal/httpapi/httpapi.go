@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -536,52 +537,31 @@ func (s *server) aptDist(w http.ResponseWriter, r *http.Request) error {
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	return s.serveBlobs(w, r, c)
+	return s.serveContent(w, r, c)
 }
 
-// serveBlobs writes a file made of blobs. It sets no Last-Modified:
-// Release dates have whole seconds, and two publications in one second
-// must not look unchanged to a client asking If-Modified-Since.
-func (s *server) serveBlobs(w http.ResponseWriter, r *http.Request, c service.Content) error {
+// serveContent writes a dists/ file. It sets no Last-Modified: Release
+// dates have whole seconds, and two publications in one second must not
+// look unchanged to a client asking If-Modified-Since.
+func (s *server) serveContent(w http.ResponseWriter, r *http.Request, c service.Content) error {
 	etag := `"` + c.SHA256 + `"`
 	w.Header().Set("ETag", etag)
-	if match := r.Header.Get("If-None-Match"); match != "" && match == etag {
-		w.WriteHeader(http.StatusNotModified)
+	if c.Bytes != nil {
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(c.Bytes))
 		return nil
 	}
-	if len(c.Blobs) == 1 {
-		d, err := blob.ParseDigest(c.Blobs[0])
-		if err != nil {
-			return err
-		}
-		f, err := s.svc.Blobs().Open(r.Context(), d)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		http.ServeContent(w, r, "", time.Time{}, f)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	w.Header().Set("Content-Length", strconv.FormatInt(c.Size, 10))
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	for _, digest := range c.Blobs {
-		d, err := blob.ParseDigest(digest)
-		if err != nil {
-			return err
-		}
-		f, err := s.svc.Blobs().Open(r.Context(), d)
-		if err != nil {
-			// Headers are out: the client sees a short body.
-			s.log.Error("index chunk unreadable", "blob", digest, "err", err)
-			return nil
-		}
-		_, err = io.Copy(w, f)
-		f.Close()
-		if err != nil {
-			return nil
-		}
+	if err := c.WriteTo(r.Context(), s.svc, w); err != nil {
+		// The headers are out: the client sees a short body, and the log
+		// says why.
+		s.log.Error("writing index failed", "path", r.URL.Path, "err", err)
 	}
 	return nil
 }

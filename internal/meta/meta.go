@@ -147,31 +147,31 @@ type Publication struct {
 	Inputs     string
 	Date       time.Time
 	ValidUntil time.Time
-	Release    string // blob digests (hex)
-	InRelease  string
-	ReleaseGPG string
+	Release    []byte
+	InRelease  []byte
+	ReleaseGPG []byte
 }
 
-// IndexFile is a published index file, stored as a sequence of chunk blobs
-// so that one change rewrites one chunk. Listed by Release files by its
-// SHA-256 and served under by-hash.
+// IndexFile is a published index file, stored as a sequence of chunks so
+// that one change rewrites one chunk. Release files list it by SHA-256,
+// and it is served under by-hash.
 type IndexFile struct {
 	RepositoryID int64
 	Suite        string
 	Path         string // relative to dists/<suite>/: "main/binary-amd64/Packages.gz"
 	SHA256       string
 	Size         int64
-	Chunks       []string // blob digests, in order
+	Gzip         bool     // made of the chunks' gzip members, not their plain text
+	Chunks       []string // chunk keys, in order
 	Published    time.Time
 }
 
-// Chunk caches the bytes made from one run of packages in an index.
+// Chunk is the index text made from one run of packages, plain and as one
+// gzip member (gzip readers read concatenated members as one stream).
 type Chunk struct {
-	Key     string // SHA-256 over the member packages' SHA-256s
-	Raw     string // blob digest of the stanzas
-	RawSize int64
-	Gz      string // blob digest of the same, as one gzip member
-	GzSize  int64
+	Key string // SHA-256 over the format and the member packages' SHA-256s
+	Raw []byte
+	Gz  []byte
 }
 
 // Store keeps metadata. Every method is one transaction.
@@ -210,13 +210,17 @@ type Store interface {
 	DeleteToken(ctx context.Context, id int64) error
 
 	Publication(ctx context.Context, repositoryID int64, suite string) (Publication, error)
-	// Publish records a new publication and its index files together. It
-	// fails with ErrConflict when the stored publication's date is later
-	// than p.Date, so that Date never goes backwards.
-	Publish(ctx context.Context, p Publication, files []IndexFile) error
+	// Publish records a new publication, its index files and the chunks
+	// they use that are not stored yet, in one transaction. It fails with
+	// ErrConflict when the stored publication's date is later than
+	// p.Date, so that Date never goes backwards. Index files of earlier
+	// publications stay until they are older than prune.
+	Publish(ctx context.Context, p Publication, files []IndexFile, chunks []Chunk, prune time.Time) error
 	IndexFile(ctx context.Context, repositoryID int64, suite, sha256 string) (IndexFile, error)
 	// CurrentIndexFile is the index file at path in the latest publication.
 	CurrentIndexFile(ctx context.Context, repositoryID int64, suite, path string) (IndexFile, error)
-	Chunks(ctx context.Context, keys []string) (map[string]Chunk, error)
-	SaveChunks(ctx context.Context, chunks []Chunk) error
+	// HasChunks reports which of keys are stored.
+	HasChunks(ctx context.Context, keys []string) (map[string]bool, error)
+	// ChunkData returns the plain or gzip bytes of chunks, by key.
+	ChunkData(ctx context.Context, keys []string, gzip bool) (map[string][]byte, error)
 }

@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -11,14 +14,40 @@ import (
 	"github.com/packhouse/packhouse/internal/meta"
 )
 
-// Content is a file to serve: the concatenation of blobs.
+// Content is a file to serve: bytes, or chunks of an index written out
+// one after another.
 type Content struct {
-	Blobs []string // digests, in order
+	Bytes []byte
 	Size  int64
-	// SHA256 of the whole, when known; it is the ETag.
+	// SHA256 of the whole; it is the ETag.
 	SHA256 string
 	// Immutable content may be cached forever: its URL names its hash.
 	Immutable bool
+	index     *meta.IndexFile
+}
+
+// WriteTo writes the content.
+func (c Content) WriteTo(ctx context.Context, s *Service, w io.Writer) error {
+	if c.index == nil {
+		_, err := w.Write(c.Bytes)
+		return err
+	}
+	// Bounded batches: a large index is not loaded whole.
+	keys := c.index.Chunks
+	for len(keys) > 0 {
+		n := min(len(keys), 64)
+		data, err := s.chunkBytes(ctx, keys[:n], c.index.Gzip)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys[:n] {
+			if _, err := w.Write(data[k]); err != nil {
+				return err
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
 }
 
 var (
@@ -52,16 +81,9 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 		return Content{}, err
 	}
 	p := pub.Publication
-	one := func(digest string) (Content, error) {
-		d, err := blob.ParseDigest(digest)
-		if err != nil {
-			return Content{}, err
-		}
-		info, err := s.blobs.Stat(ctx, d)
-		if err != nil {
-			return Content{}, err
-		}
-		return Content{Blobs: []string{digest}, Size: info.Size, SHA256: digest}, nil
+	one := func(b []byte) (Content, error) {
+		sum := sha256.Sum256(b)
+		return Content{Bytes: b, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
 	}
 	switch file {
 	case "InRelease":
@@ -97,7 +119,7 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 }
 
 func indexContent(f meta.IndexFile) Content {
-	return Content{Blobs: f.Chunks, Size: f.Size, SHA256: f.SHA256}
+	return Content{Size: f.Size, SHA256: f.SHA256, index: &f}
 }
 
 // PoolFile returns a package's file by its pool path, after checking that

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/packhouse/packhouse/internal/blob"
 	"github.com/packhouse/packhouse/internal/index/apt"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/view"
@@ -153,6 +153,7 @@ func (s *Service) publish(ctx context.Context, repo meta.Repository, suite strin
 
 	var files []meta.IndexFile
 	var listed []apt.File
+	var made []meta.Chunk
 	for _, arch := range archs {
 		var members []*meta.Entry
 		for e := range v.All() {
@@ -160,28 +161,20 @@ func (s *Service) publish(ctx context.Context, repo meta.Repository, suite strin
 				members = append(members, e)
 			}
 		}
-		chunks, fresh, err := s.buildChunks(ctx, members)
+		dir := "main/binary-" + arch + "/"
+		keys, fresh, err := s.buildChunks(ctx, s.layouts.order(fmt.Sprint(repo.ID, "/", suite, "/", dir), members))
 		if err != nil {
 			return meta.Publication{}, err
 		}
-		dir := "main/binary-" + arch + "/"
-		for _, kind := range []struct {
-			path string
-			blob func(meta.Chunk) string
-		}{
-			{dir + "Packages", func(c meta.Chunk) string { return c.Raw }},
-			{dir + "Packages.gz", func(c meta.Chunk) string { return c.Gz }},
-		} {
-			digests := make([]string, len(chunks))
-			for i, c := range chunks {
-				digests[i] = kind.blob(c)
-			}
-			sum, size, err := s.hashes.sum(ctx, s.blobs, fmt.Sprint(repo.ID, "/", suite, "/", kind.path), digests, fresh)
+		made = append(made, fresh...)
+		for _, f := range []meta.IndexFile{{Path: dir + "Packages"}, {Path: dir + "Packages.gz", Gzip: true}} {
+			f.Chunks = keys
+			f.SHA256, f.Size, err = s.hashes.sum(ctx, s, fmt.Sprint(repo.ID, "/", suite, "/", f.Path), keys, f.Gzip)
 			if err != nil {
 				return meta.Publication{}, err
 			}
-			files = append(files, meta.IndexFile{Path: kind.path, SHA256: sum, Size: size, Chunks: digests})
-			listed = append(listed, apt.File{Path: kind.path, Size: size, SHA256: sum})
+			files = append(files, f)
+			listed = append(listed, apt.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
 		}
 	}
 
@@ -210,18 +203,9 @@ func (s *Service) publish(ctx context.Context, repo meta.Repository, suite strin
 	if err != nil {
 		return meta.Publication{}, fmt.Errorf("sign Release: %w", err)
 	}
-	pub := meta.Publication{RepositoryID: repo.ID, Suite: suite, Inputs: inputsKey(repo, used), Date: date, ValidUntil: rel.ValidUntil}
-	for _, b := range []struct {
-		data []byte
-		to   *string
-	}{{text, &pub.Release}, {inRelease, &pub.InRelease}, {detached, &pub.ReleaseGPG}} {
-		d, err := blob.PutBytes(ctx, s.blobs, b.data)
-		if err != nil {
-			return meta.Publication{}, fmt.Errorf("store Release: %w", err)
-		}
-		*b.to = d.String()
-	}
-	if err := s.meta.Publish(ctx, pub, files); err != nil {
+	pub := meta.Publication{RepositoryID: repo.ID, Suite: suite, Inputs: inputsKey(repo, used), Date: date, ValidUntil: rel.ValidUntil,
+		Release: text, InRelease: inRelease, ReleaseGPG: detached}
+	if err := s.meta.Publish(ctx, pub, files, made, s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
 	s.log.Debug("published", "repository", repo.Name, "suite", suite, "packages", v.Len(), "architectures", archs)
@@ -258,6 +242,9 @@ type chunkSpec struct {
 	members []*meta.Entry
 }
 
+// cutChunks cuts a run of an index into chunks. An empty index is one
+// empty chunk, so that Packages.gz is still a valid gzip file; an empty run
+// after the first adds nothing.
 func cutChunks(members []*meta.Entry) []chunkSpec {
 	var out []chunkSpec
 	start := 0
@@ -274,8 +261,6 @@ func cutChunks(members []*meta.Entry) []chunkSpec {
 		}
 	}
 	if len(out) == 0 {
-		// An empty index is one empty chunk, so that Packages.gz is still
-		// a valid gzip file.
 		h.Reset()
 		io.WriteString(h, chunkFormat)
 		out = append(out, chunkSpec{key: hex.EncodeToString(h.Sum(nil))})
@@ -292,45 +277,46 @@ func cutAfter(sha string) bool {
 	return (int(b[0])<<8|int(b[1]))%chunkEvery == 0
 }
 
-// buildChunks returns the chunks of an index, building those no view has
-// made before. fresh holds the bytes of new chunks, by blob digest, so
-// that hashing the index does not read them back.
-func (s *Service) buildChunks(ctx context.Context, members []*meta.Entry) ([]meta.Chunk, map[string][]byte, error) {
-	specs := cutChunks(members)
-	out := make([]meta.Chunk, len(specs))
-	var missing []int
-	var lookup []string
-	for i, sp := range specs {
-		if c, ok := s.chunks.get(sp.key); ok {
-			out[i] = c
-			continue
+// buildChunks returns the chunk keys of an index laid out in runs, and the
+// chunks that no view had made before, which the publication stores.
+func (s *Service) buildChunks(ctx context.Context, runs [][]*meta.Entry) ([]string, []meta.Chunk, error) {
+	var specs []chunkSpec
+	for _, run := range runs {
+		if len(run) > 0 {
+			specs = append(specs, cutChunks(run)...)
 		}
-		missing = append(missing, i)
-		lookup = append(lookup, sp.key)
 	}
-	fresh := map[string][]byte{}
-	if len(missing) == 0 {
-		return out, fresh, nil
+	if len(specs) == 0 {
+		specs = cutChunks(nil)
 	}
-	stored, err := s.meta.Chunks(ctx, lookup)
+	keys := make([]string, len(specs))
+	var unknown []string
+	for i, sp := range specs {
+		keys[i] = sp.key
+		if _, ok := s.chunks.get(sp.key); !ok {
+			unknown = append(unknown, sp.key)
+		}
+	}
+	if len(unknown) == 0 {
+		return keys, nil, nil
+	}
+	stored, err := s.meta.HasChunks(ctx, unknown)
 	if err != nil {
 		return nil, nil, err
 	}
-	var build []int
+	var build []chunkSpec
 	var ids []int64
-	for _, i := range missing {
-		if c, ok := stored[specs[i].key]; ok {
-			out[i] = c
-			s.chunks.put(c)
+	for _, sp := range specs {
+		if _, ok := s.chunks.get(sp.key); ok || stored[sp.key] {
 			continue
 		}
-		build = append(build, i)
-		for _, e := range specs[i].members {
+		build = append(build, sp)
+		for _, e := range sp.members {
 			ids = append(ids, e.PackageID)
 		}
 	}
 	if len(build) == 0 {
-		return out, fresh, nil
+		return keys, nil, nil
 	}
 	pkgs, err := s.meta.PackagesByID(ctx, ids)
 	if err != nil {
@@ -341,54 +327,40 @@ func (s *Service) buildChunks(ctx context.Context, members []*meta.Entry) ([]met
 		byID[pkgs[i].ID] = &pkgs[i]
 	}
 
-	// Chunks are independent: build them on every core.
-	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		firstErr error
-		next     = make(chan int)
-		made     []meta.Chunk
-	)
-	for range 4 {
+	// Chunks are independent: compress them on every core.
+	made := make([]meta.Chunk, len(build))
+	errs := make([]error, len(build))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c, raw, gz, err := s.makeChunk(ctx, specs[i], byID)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				out[i] = c
-				fresh[c.Raw], fresh[c.Gz] = raw, gz
-				made = append(made, c)
-				mu.Unlock()
+				made[i], errs[i] = makeChunk(build[i], byID)
 			}
 		}()
 	}
-	for _, i := range build {
+	for i := range build {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
-	}
-	if err := s.meta.SaveChunks(ctx, made); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
 	for _, c := range made {
-		s.chunks.put(c)
+		s.chunks.put(c.Key, c.Raw, c.Gz)
 	}
-	return out, fresh, nil
+	return keys, made, nil
 }
 
-func (s *Service) makeChunk(ctx context.Context, sp chunkSpec, byID map[int64]*meta.Package) (meta.Chunk, []byte, []byte, error) {
+func makeChunk(sp chunkSpec, byID map[int64]*meta.Package) (meta.Chunk, error) {
 	var raw []byte
 	for _, e := range sp.members {
 		p, ok := byID[e.PackageID]
 		if !ok {
-			return meta.Chunk{}, nil, nil, fmt.Errorf("package %d of an index is not stored", e.PackageID)
+			return meta.Chunk{}, fmt.Errorf("package %d of an index is not stored", e.PackageID)
 		}
 		raw = apt.AppendStanza(raw, &apt.Package{
 			Control:  p.Control,
@@ -400,50 +372,62 @@ func (s *Service) makeChunk(ctx context.Context, sp chunkSpec, byID map[int64]*m
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
-		return meta.Chunk{}, nil, nil, err
+		return meta.Chunk{}, err
 	}
-	rawD, err := blob.PutBytes(ctx, s.blobs, raw)
-	if err != nil {
-		return meta.Chunk{}, nil, nil, err
-	}
-	gzD, err := blob.PutBytes(ctx, s.blobs, gz.Bytes())
-	if err != nil {
-		return meta.Chunk{}, nil, nil, err
-	}
-	c := meta.Chunk{Key: sp.key, Raw: rawD.String(), RawSize: int64(len(raw)), Gz: gzD.String(), GzSize: int64(gz.Len())}
-	return c, raw, gz.Bytes(), nil
+	return meta.Chunk{Key: sp.key, Raw: raw, Gz: gz.Bytes()}, nil
 }
 
-// chunkCache keeps chunk descriptions in memory; the database has them all.
-type chunkCache struct {
-	mu sync.Mutex
-	m  map[string]meta.Chunk
+// layouts keeps, per index, which packages form its base: an index is
+// its base, sorted, followed by the packages added since, sorted. Stanza
+// order means nothing to apt, and so a push of new packages changes only
+// the tail, and hashing the index resumes from the state saved at the end
+// of the base instead of rereading it. Package IDs grow with every new
+// package, so the base is "IDs up to n": one number per index. When the
+// tail outgrows a tenth of the base, the next build makes everything base
+// again. A restart forgets the layouts, which costs one full rebuild of
+// each index's hash, not correctness: every publication stores the bytes
+// it lists.
+type layouts struct {
+	mu   sync.Mutex
+	base map[string]int64
 }
 
-const chunkCacheMax = 1 << 18
+func (l *layouts) init() { l.base = map[string]int64{} }
 
-func (c *chunkCache) init() { c.m = map[string]meta.Chunk{} }
+const layoutsMax = 1 << 16
 
-func (c *chunkCache) get(key string) (meta.Chunk, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch, ok := c.m[key]
-	return ch, ok
-}
-
-func (c *chunkCache) put(ch meta.Chunk) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= chunkCacheMax {
-		clear(c.m)
+func (l *layouts) order(index string, members []*meta.Entry) [][]*meta.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	limit, ok := l.base[index]
+	var base, tail []*meta.Entry
+	if ok {
+		for _, e := range members {
+			if e.PackageID <= limit {
+				base = append(base, e)
+			} else {
+				tail = append(tail, e)
+			}
+		}
 	}
-	c.m[ch.Key] = ch
+	if !ok || len(tail) > 256+len(base)/10 {
+		limit = 0
+		for _, e := range members {
+			limit = max(limit, e.PackageID)
+		}
+		if len(l.base) >= layoutsMax {
+			clear(l.base)
+		}
+		l.base[index] = limit
+		return [][]*meta.Entry{members}
+	}
+	return [][]*meta.Entry{base, tail}
 }
 
 // hashCache makes hashing an index file cost what changed: it keeps, for
 // each file of each view, the SHA-256 state after every chunk, named by a
-// hash chain over the chunk digests before it. A new build resumes from
-// the last state whose chain still matches.
+// hash chain over the chunk keys before it. A new build resumes from the
+// last state whose chain still matches.
 type hashCache struct {
 	mu sync.Mutex
 	m  map[string][]midstate
@@ -459,19 +443,19 @@ const hashCacheMax = 4096
 
 func (c *hashCache) init() { c.m = map[string][]midstate{} }
 
-func (c *hashCache) sum(ctx context.Context, blobs blob.Store, file string, digests []string, fresh map[string][]byte) (string, int64, error) {
+func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []string, gzip bool) (string, int64, error) {
 	c.mu.Lock()
 	prev := c.m[file]
 	c.mu.Unlock()
 
-	chains := make([][sha256.Size]byte, len(digests))
+	chains := make([][sha256.Size]byte, len(keys))
 	var chain [sha256.Size]byte
-	for i, d := range digests {
-		chain = sha256.Sum256(append(chain[:], d...))
+	for i, k := range keys {
+		chain = sha256.Sum256(append(chain[:], k...))
 		chains[i] = chain
 	}
 	k := 0
-	for k < len(prev) && k < len(digests) && prev[k].chain == chains[k] {
+	for k < len(prev) && k < len(keys) && prev[k].chain == chains[k] {
 		k++
 	}
 	h := sha256.New()
@@ -482,13 +466,15 @@ func (c *hashCache) sum(ctx context.Context, blobs blob.Store, file string, dige
 		}
 		size = prev[k-1].size
 	}
-	states := append(make([]midstate, 0, len(digests)), prev[:k]...)
-	for i := k; i < len(digests); i++ {
-		n, err := copyBlob(ctx, h, blobs, digests[i], fresh)
-		if err != nil {
-			return "", 0, err
-		}
-		size += n
+	data, err := s.chunkBytes(ctx, keys[k:], gzip)
+	if err != nil {
+		return "", 0, err
+	}
+	states := append(make([]midstate, 0, len(keys)), prev[:k]...)
+	for i := k; i < len(keys); i++ {
+		b := data[keys[i]]
+		h.Write(b)
+		size += int64(len(b))
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return "", 0, err
@@ -502,21 +488,4 @@ func (c *hashCache) sum(ctx context.Context, blobs blob.Store, file string, dige
 	c.m[file] = states
 	c.mu.Unlock()
 	return hex.EncodeToString(h.Sum(nil)), size, nil
-}
-
-func copyBlob(ctx context.Context, w io.Writer, blobs blob.Store, digest string, fresh map[string][]byte) (int64, error) {
-	if b, ok := fresh[digest]; ok {
-		n, err := w.Write(b)
-		return int64(n), err
-	}
-	d, err := blob.ParseDigest(digest)
-	if err != nil {
-		return 0, err
-	}
-	r, err := blobs.Open(ctx, d)
-	if err != nil {
-		return 0, fmt.Errorf("index chunk %s: %w", digest, err)
-	}
-	defer r.Close()
-	return io.Copy(w, r)
 }

@@ -83,6 +83,7 @@ type Service struct {
 	sets       setCache
 	chunks     chunkCache
 	hashes     hashCache
+	layouts    layouts
 }
 
 // New returns a Service. Close stops its background work.
@@ -93,6 +94,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	s.sets.init()
 	s.chunks.init()
 	s.hashes.init()
+	s.layouts.init()
 	return s
 }
 

@@ -28,7 +28,6 @@ func Run(t *testing.T, newStore func(t *testing.T) meta.Store) {
 		{"Log", testLog},
 		{"Tokens", testTokens},
 		{"Publish", testPublish},
-		{"Chunks", testChunks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -269,43 +268,61 @@ func testPublish(t *testing.T, s meta.Store) {
 	if _, err := s.Publication(ctx, repo.ID, "main"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("no publication yet: %v", err)
 	}
+	never := time.Time{}
 	now := time.Now().UTC().Truncate(time.Second)
-	pub := meta.Publication{RepositoryID: repo.ID, Suite: "main", Inputs: "x", Date: now, ValidUntil: now.Add(time.Hour), Release: "r", InRelease: "i", ReleaseGPG: "g"}
-	f1 := meta.IndexFile{Path: "main/binary-amd64/Packages", SHA256: "s1", Size: 3, Chunks: []string{"c1", "c2"}}
-	noErr(t, s.Publish(ctx, pub, []meta.IndexFile{f1}))
-	if got := must(s.Publication(ctx, repo.ID, "main"))(t); got != pub {
+	pub := meta.Publication{RepositoryID: repo.ID, Suite: "main", Inputs: "x", Date: now, ValidUntil: now.Add(time.Hour),
+		Release: []byte("r"), InRelease: []byte("i"), ReleaseGPG: []byte("g")}
+	c1 := meta.Chunk{Key: "c1", Raw: []byte("one\n"), Gz: []byte{1}}
+	c2 := meta.Chunk{Key: "c2", Raw: []byte("two\n"), Gz: []byte{2}}
+	f1 := meta.IndexFile{Path: "main/binary-amd64/Packages", SHA256: "s1", Size: 8, Chunks: []string{"c1", "c2"}}
+	noErr(t, s.Publish(ctx, pub, []meta.IndexFile{f1}, []meta.Chunk{c1, c2}, never))
+	got := must(s.Publication(ctx, repo.ID, "main"))(t)
+	if got.Inputs != "x" || !got.Date.Equal(now) || string(got.Release) != "r" || string(got.InRelease) != "i" || string(got.ReleaseGPG) != "g" {
 		t.Fatalf("Publication = %+v, want %+v", got, pub)
 	}
 	// Date never goes backwards; it may stay (Release dates have seconds).
 	older := pub
 	older.Date = now.Add(-time.Second)
-	if err := s.Publish(ctx, older, nil); !errors.Is(err, meta.ErrConflict) {
+	if err := s.Publish(ctx, older, nil, nil, never); !errors.Is(err, meta.ErrConflict) {
 		t.Fatalf("older date: %v", err)
 	}
-	noErr(t, s.Publish(ctx, pub, nil))
+	noErr(t, s.Publish(ctx, pub, nil, nil, never))
+
 	pub2 := pub
 	pub2.Date, pub2.Inputs = now.Add(time.Second), "y"
-	f2 := meta.IndexFile{Path: f1.Path, SHA256: "s2", Size: 4, Chunks: []string{"c3"}}
-	noErr(t, s.Publish(ctx, pub2, []meta.IndexFile{f2}))
+	c3 := meta.Chunk{Key: "c3", Raw: []byte("three\n"), Gz: []byte{3}}
+	f2 := meta.IndexFile{Path: f1.Path, SHA256: "s2", Size: 6, Gzip: true, Chunks: []string{"c3"}}
+	// c1 again: a chunk that is stored already is kept as it is.
+	noErr(t, s.Publish(ctx, pub2, []meta.IndexFile{f2}, []meta.Chunk{c3, {Key: "c1", Raw: []byte("other"), Gz: nil}}, never))
 	cur := must(s.CurrentIndexFile(ctx, repo.ID, "main", f1.Path))(t)
-	if cur.SHA256 != "s2" {
+	if cur.SHA256 != "s2" || !cur.Gzip {
 		t.Fatalf("current = %+v", cur)
 	}
 	// The earlier file stays reachable by hash.
 	old := must(s.IndexFile(ctx, repo.ID, "main", "s1"))(t)
-	if fmt.Sprint(old.Chunks) != "[c1 c2]" || old.Size != 3 {
+	if fmt.Sprint(old.Chunks) != "[c1 c2]" || old.Size != 8 || old.Gzip {
 		t.Fatalf("old = %+v", old)
 	}
 	if _, err := s.IndexFile(ctx, repo.ID, "other", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("index file of another suite: %v", err)
 	}
-}
-
-func testChunks(t *testing.T, s meta.Store) {
-	c := meta.Chunk{Key: "k", Raw: "r", RawSize: 1, Gz: "g", GzSize: 2}
-	noErr(t, s.SaveChunks(ctx, []meta.Chunk{c, c}))
-	got := must(s.Chunks(ctx, []string{"k", "missing"}))(t)
-	if len(got) != 1 || got["k"] != c {
-		t.Fatalf("Chunks = %+v", got)
+	has := must(s.HasChunks(ctx, []string{"c1", "c3", "nope"}))(t)
+	if len(has) != 2 || !has["c1"] || !has["c3"] {
+		t.Fatalf("HasChunks = %v", has)
 	}
+	raw := must(s.ChunkData(ctx, []string{"c1", "c2", "nope"}, false))(t)
+	if len(raw) != 2 || string(raw["c1"]) != "one\n" || string(raw["c2"]) != "two\n" {
+		t.Fatalf("ChunkData = %q", raw)
+	}
+	if gz := must(s.ChunkData(ctx, []string{"c3"}, true))(t); len(gz["c3"]) != 1 || gz["c3"][0] != 3 {
+		t.Fatalf("ChunkData gzip = %v", gz)
+	}
+	// Files older than the prune time go, except those just published.
+	pub3 := pub2
+	pub3.Date = now.Add(2 * time.Second)
+	noErr(t, s.Publish(ctx, pub3, []meta.IndexFile{f2}, nil, time.Now()))
+	if _, err := s.IndexFile(ctx, repo.ID, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("pruned file: %v", err)
+	}
+	must(s.IndexFile(ctx, repo.ID, "main", "s2"))(t)
 }

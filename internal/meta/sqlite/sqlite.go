@@ -21,6 +21,7 @@ var Dialect = sqlmeta.Dialect{
 	Name:     "sqlite",
 	ID:       "INTEGER PRIMARY KEY AUTOINCREMENT",
 	Bool:     "BOOLEAN",
+	Bytes:    "BLOB",
 	IsUnique: isUnique,
 }
 

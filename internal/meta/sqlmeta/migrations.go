@@ -103,4 +103,43 @@ CREATE TABLE index_chunks (
 	gz_size BIGINT NOT NULL
 );
 `,
+	// Index data moves into the database: a publication is then one
+	// transaction (one flush to disk) that holds its Release files, its
+	// index files and their new chunks, and switches atomically. All of
+	// it is derived, so the old tables are dropped, not converted: views
+	// are published again on their next read.
+	`
+DROP TABLE index_chunks;
+DROP TABLE index_files;
+DROP TABLE publications;
+CREATE TABLE publications (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	suite TEXT NOT NULL,
+	inputs TEXT NOT NULL,
+	date BIGINT NOT NULL,
+	valid_until BIGINT NOT NULL,
+	release {{bytes}} NOT NULL,
+	inrelease {{bytes}} NOT NULL,
+	release_gpg {{bytes}} NOT NULL,
+	PRIMARY KEY (repository_id, suite)
+);
+CREATE TABLE index_files (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	suite TEXT NOT NULL,
+	path TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	gzip {{bool}} NOT NULL,
+	chunks TEXT NOT NULL,
+	published BIGINT NOT NULL,
+	PRIMARY KEY (repository_id, suite, sha256)
+);
+CREATE INDEX index_files_path ON index_files (repository_id, suite, path, published);
+CREATE TABLE index_chunks (
+	key TEXT PRIMARY KEY,
+	raw {{bytes}} NOT NULL,
+	gz {{bytes}} NOT NULL,
+	created BIGINT NOT NULL
+);
+`,
 }
