@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -439,4 +440,42 @@ func TestBadInput(t *testing.T) {
 	}
 	e.push("server", "master", good, 201)
 	e.get("/healthz", 200)
+}
+
+// Many single pushes and a removal: every Release lists exactly the
+// branch's packages, with index hashes that match what is served, through
+// the index's base being re-cut when its tail grows.
+func TestIndexThroughManyPushes(t *testing.T) {
+	e := newEnv(t, service.Config{})
+	setupProducts(e)
+	want := map[string]bool{}
+	var shas []string
+	for i := range 320 {
+		deb := debtest.Make(debtest.Spec{Name: fmt.Sprintf("pkg%03d", i%40), Version: fmt.Sprintf("1.%d", i), Arch: "amd64"})
+		e.push("deps", "main", deb, 201)
+		sum := sha256.Sum256(deb)
+		shas = append(shas, hex.EncodeToString(sum[:]))
+		want[fmt.Sprintf("pkg%03d=1.%d", i%40, i)] = true
+		if i%37 == 0 || i == 319 {
+			got := e.packages("product", "main", "amd64")
+			if len(got) != len(want) {
+				t.Fatalf("after %d pushes the index lists %d packages, want %d", i+1, len(got), len(want))
+			}
+			for _, p := range got {
+				if !want[p] {
+					t.Fatalf("after %d pushes the index lists %s", i+1, p)
+				}
+			}
+		}
+	}
+	// A removal from the middle of the base.
+	resp, body := e.do("DELETE", "/api/v1/projects/deps/packages/"+shas[100]+"?branch=main", e.admin, nil, nil)
+	if resp.StatusCode != 204 {
+		t.Fatalf("remove: %d %s", resp.StatusCode, body)
+	}
+	delete(want, "pkg020=1.100")
+	got := e.packages("product", "main", "amd64")
+	if len(got) != len(want) || slices.Contains(got, "pkg020=1.100") {
+		t.Fatalf("after removal: %d packages, %v", len(got), slices.Contains(got, "pkg020=1.100"))
+	}
 }
