@@ -29,9 +29,9 @@ rm -rf "$one"
 
 sum() { awk -v k="$2" 'index($0,k)==1{print $(NF-1)}' "$1"; }
 aptly_all=$(echo "$(sum "$work/aptly.txt" "repo add $n") + $(sum "$work/aptly.txt" "publish repo")" | bc)
-aptly_one=$(echo "$(sum "$work/aptly.txt" "repo add 1") + $(sum "$work/aptly.txt" "publish update")" | bc)
+aptly_one=$(echo "$(sum "$work/aptly.txt" "repo add 1 deb") + $(sum "$work/aptly.txt" "publish update")" | bc)
 reprepro_all=$(sum "$work/reprepro.txt" "includedeb $n")
-reprepro_one=$(sum "$work/reprepro.txt" "includedeb 1")
+reprepro_one=$(sum "$work/reprepro.txt" "includedeb 1 deb")
 echo
 echo "== same data, same run"
 printf '%-22s %10s %10s %10s   %s\n' "job" "packhouse" "aptly" "reprepro" "speed-up vs aptly / reprepro"
