@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/packhouse/packhouse/internal/iolimit"
 	"io"
 	"path"
 	"strings"
@@ -59,7 +60,7 @@ func (d *reader) readControl(m *member, comp string) error {
 		defer zd.Close()
 		zr = zd
 	}
-	lr := &unpackLimit{r: zr, left: d.lim.MaxControlUnpacked}
+	lr := &iolimit.Reader{R: zr, N: d.lim.MaxControlUnpacked, Err: errUnpackLimit}
 	if err := d.readControlTar(tar.NewReader(lr), m.name); err != nil {
 		return fail(err)
 	}
@@ -220,31 +221,4 @@ func (d *reader) readConffiles(b []byte) error {
 		d.pkg.Conffiles = append(d.pkg.Conffiles, p)
 	}
 	return nil
-}
-
-// unpackLimit passes through at most left bytes and fails with
-// errUnpackLimit if there are more.
-type unpackLimit struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *unpackLimit) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if l.left <= 0 {
-		var probe [1]byte
-		n, err := l.r.Read(probe[:])
-		if n > 0 {
-			return 0, errUnpackLimit
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
 }

@@ -2,6 +2,7 @@ package deb
 
 import (
 	"bytes"
+	"github.com/packhouse/packhouse/internal/iolimit"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -94,7 +95,7 @@ func FuzzXZ(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		const limit = 1 << 20
-		n, _ := io.Copy(io.Discard, &unpackLimit{r: newXZReader(bufioReader(b), limit), left: limit})
+		n, _ := io.Copy(io.Discard, &iolimit.Reader{R: newXZReader(bufioReader(b), limit), N: limit, Err: errUnpackLimit})
 		if n > limit {
 			t.Fatalf("read %d bytes past the limit", n)
 		}

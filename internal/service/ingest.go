@@ -16,6 +16,7 @@ import (
 	"github.com/packhouse/packhouse/internal/deb"
 	"github.com/packhouse/packhouse/internal/deb/control"
 	"github.com/packhouse/packhouse/internal/index/apt"
+	"github.com/packhouse/packhouse/internal/iolimit"
 	"github.com/packhouse/packhouse/internal/meta"
 )
 
@@ -107,13 +108,13 @@ func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums)
 		}
 		done <- parsed{p, err}
 	}()
-	limited := &limitReader{r: body, n: s.cfg.MaxPackageSize}
+	limited := &iolimit.Reader{R: body, N: s.cfg.MaxPackageSize, Err: ErrTooLarge}
 	_, copyErr := io.Copy(io.MultiWriter(w, md5h, sha1h, sha512h, pw), limited)
 	pw.CloseWithError(copyErr)
 	res := <-done
 
 	switch {
-	case limited.exceeded:
+	case limited.Exceeded:
 		return nil, w, fmt.Errorf("package exceeds the limit of %d bytes: %w", s.cfg.MaxPackageSize, ErrTooLarge)
 	case res.err != nil && (errors.Is(res.err, deb.ErrInvalid) || errors.Is(res.err, deb.ErrTooLarge)):
 		if errors.Is(res.err, deb.ErrTooLarge) {
@@ -153,32 +154,6 @@ func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums)
 
 func controlText(p control.Paragraph) string {
 	return strings.TrimSuffix(string(p.AppendTo(nil)), "\n")
-}
-
-// limitReader reads at most n bytes and notes whether the source had more.
-type limitReader struct {
-	r        io.Reader
-	n        int64
-	exceeded bool
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		// One byte more tells a body of exactly the limit from a longer one.
-		var one [1]byte
-		n, err := l.r.Read(one[:])
-		if n > 0 {
-			l.exceeded = true
-			return 0, ErrTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }
 
 func (c Checksums) normalize() (Checksums, error) {
