@@ -38,6 +38,9 @@ var errWriterDone = errors.New("blob writer already committed or canceled")
 // also by several processes sharing the directory.
 type Store struct {
 	root string
+	// unnamed is set where the filesystem makes unnamed temporary files
+	// (Linux, O_TMPFILE, and /proc to name them by).
+	unnamed bool
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -71,6 +74,7 @@ func New(root string) (*Store, error) {
 	if err := s.removeStaleTemps(time.Now().Add(-staleTempAge)); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	s.unnamed = s.probeUnnamed()
 	return s, nil
 }
 
@@ -118,18 +122,43 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if s.unnamed {
+		if f, err := createUnnamed(filepath.Join(s.root, tmpDir)); err == nil {
+			return s.newWriter(ctx, f, ""), nil
+		}
+	}
 	f, err := os.CreateTemp(filepath.Join(s.root, tmpDir), "put-*")
 	if err != nil {
 		return nil, err
 	}
+	return s.newWriter(ctx, f, f.Name()), nil
+}
+
+// probeUnnamed reports whether unnamed temporary files can be made and
+// named here.
+func (s *Store) probeUnnamed() bool {
+	f, err := createUnnamed(filepath.Join(s.root, tmpDir))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	probe := filepath.Join(s.root, tmpDir, fmt.Sprintf("probe-%d", os.Getpid()))
+	os.Remove(probe)
+	if err := linkUnnamed(f, probe); err != nil {
+		return false
+	}
+	return os.Remove(probe) == nil
+}
+
+func (s *Store) newWriter(ctx context.Context, f *os.File, temp string) *writer {
 	return &writer{
 		s:    s,
 		ctx:  ctx,
 		f:    f,
-		temp: f.Name(),
+		temp: temp,
 		buf:  bufio.NewWriterSize(f, writeBufferSize),
 		h:    sha256.New(),
-	}, nil
+	}
 }
 
 // Open returns the blob's file. It stays readable to the end even if the
@@ -278,6 +307,14 @@ func (w *writer) commit(want blob.Digest) error {
 	if err := w.f.Chmod(blobMode); err != nil {
 		return err
 	}
+	if w.temp == "" {
+		err := placeUnnamed(w.f, target)
+		if cerr := w.f.Close(); err == nil {
+			err = cerr
+		}
+		w.f = nil
+		return err
+	}
 	err := w.f.Close()
 	w.f = nil
 	if err != nil {
@@ -328,6 +365,27 @@ func place(temp, target string) error {
 		err = os.Rename(temp, target)
 	}
 	if err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// placeUnnamed names an unnamed temporary file target, as place does for a
+// named one. A blob another writer committed meanwhile stays: it holds the
+// same bytes.
+func placeUnnamed(f *os.File, target string) error {
+	dir := filepath.Dir(target)
+	err := linkUnnamed(f, target)
+	if errors.Is(err, iofs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, iofs.ErrExist) {
+			return err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		err = linkUnnamed(f, target)
+	}
+	if err != nil && !errors.Is(err, iofs.ErrExist) {
 		return err
 	}
 	return syncDir(dir)

@@ -35,6 +35,16 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// The same suite with named temporary files, as on systems without
+// unnamed ones.
+func TestStoreNamedTemps(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		root := t.TempDir()
+		t.Cleanup(func() { assertNoTemps(t, root) })
+		return fs.WithoutUnnamed(newStore(t, root))
+	})
+}
+
 // Every path through a writer, committed or not, must leave tmp/ empty.
 func assertNoTemps(t *testing.T, root string) {
 	t.Helper()

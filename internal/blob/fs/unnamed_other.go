@@ -1,0 +1,14 @@
+//go:build !linux
+
+package fs
+
+import (
+	"errors"
+	"os"
+)
+
+var errNoUnnamed = errors.New("unnamed files are not supported on this system")
+
+func createUnnamed(string) (*os.File, error) { return nil, errNoUnnamed }
+
+func linkUnnamed(*os.File, string) error { return errNoUnnamed }
