@@ -9,7 +9,7 @@ import (
 )
 
 func newTokenCmd(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create API tokens (needs an admin token)"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens (needs an admin token)"}
 	var projects []string
 	var kind, description string
 	create := &cobra.Command{
@@ -45,6 +45,43 @@ the server requires tokens for reading; an admin token may do anything.`,
 	f.StringSliceVar(&projects, "project", nil, "project an upload token may push to (repeatable)")
 	f.StringVar(&kind, "kind", "", "upload (default with --project), read or admin")
 	f.StringVar(&description, "description", "", "what the token is for")
-	cmd.AddCommand(create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (their secrets are not kept)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			ts, err := c.ListTokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := g.table()
+			fmt.Fprintln(tw, "ID\tKIND\tPROJECTS\tDESCRIPTION")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", t.ID, t.Kind, t.Projects, t.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	rm := &cobra.Command{
+		Use:   "rm ID",
+		Short: "Revoke a token",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteToken(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "revoked token %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, rm)
 	return cmd
 }

@@ -89,6 +89,11 @@ func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 	return out.Tokens, err
 }
 
+// DeleteToken revokes a token by its ID.
+func (c *Client) DeleteToken(ctx context.Context, id string) error {
+	return c.delete(ctx, apiPath("tokens", id), nil)
+}
+
 // ListRepositories returns every repository.
 func (c *Client) ListRepositories(ctx context.Context) ([]Repository, error) {
 	var out struct {

@@ -82,6 +82,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	handle("POST /api/v1/repositories", s.createRepository)
 	handle("GET /api/v1/tokens", s.listTokens)
 	handle("POST /api/v1/tokens", s.createToken)
+	handle("DELETE /api/v1/tokens/{id}", s.deleteToken)
 
 	handle("GET /apt/{repo}/dists/{path...}", s.aptDist)
 	handle("GET /apt/{repo}/pool/{path...}", s.aptPool)
@@ -503,6 +504,21 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) error {
 	out := tokenJSON(t)
 	out.Token = secret
 	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.admin(r); err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("token id %q: %w", r.PathValue("id"), errBadRequest)
+	}
+	if err := s.svc.DeleteToken(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -352,6 +352,21 @@ func TestTokens(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Errorf("upload token making a token: %d", resp.StatusCode)
 	}
+	// A revoked token is refused at once, though it was just used.
+	var list struct{ Tokens []struct{ ID, Kind string } }
+	resp, body := e.do("GET", "/api/v1/tokens", e.admin, nil, nil)
+	json.Unmarshal(body, &list)
+	for _, lt := range list.Tokens {
+		if lt.Kind == "upload" {
+			if resp, body := e.do("DELETE", "/api/v1/tokens/"+lt.ID, e.admin, nil, nil); resp.StatusCode != 204 {
+				t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+			}
+		}
+	}
+	resp, body = e.do("PUT", "/api/v1/projects/deps/push?branch=main", tok.Token, bytes.NewReader(deb), nil)
+	if resp.StatusCode != 401 {
+		t.Errorf("revoked token pushing: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestBadInput(t *testing.T) {

@@ -84,6 +84,7 @@ type Service struct {
 	chunks     chunkCache
 	hashes     hashCache
 	layouts    layouts
+	tokens     tokenCache
 }
 
 // New returns a Service. Close stops its background work.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/packhouse/packhouse/internal/meta"
 )
@@ -62,11 +64,75 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (meta.Token, 
 		return meta.Token{}, fmt.Errorf("not a packhouse token: %w", ErrUnauthorized)
 	}
 	// The lookup is by hash, so its timing says nothing about the secret.
-	t, err := s.meta.TokenByHash(ctx, HashToken(secret))
+	hash := HashToken(secret)
+	if t, ok := s.tokens.get(hash, s.cfg.Now()); ok {
+		return t, nil
+	}
+	t, err := s.meta.TokenByHash(ctx, hash)
 	if errors.Is(err, meta.ErrNotFound) {
 		return t, fmt.Errorf("unknown token: %w", ErrUnauthorized)
 	}
+	if err == nil {
+		s.tokens.put(hash, t, s.cfg.Now())
+	}
 	return t, err
+}
+
+// tokenCache keeps tokens looked up in the last tokenTTL: a CI job pushing
+// thousands of packages would otherwise read its token from the database
+// once per package. A token deleted on another server stays usable here
+// for at most tokenTTL.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]cachedToken
+}
+
+type cachedToken struct {
+	t       meta.Token
+	expires time.Time
+}
+
+const (
+	tokenTTL      = 30 * time.Second
+	tokenCacheMax = 4096
+)
+
+func (c *tokenCache) get(hash string, now time.Time) (meta.Token, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || now.After(e.expires) {
+		return meta.Token{}, false
+	}
+	return e.t, true
+}
+
+func (c *tokenCache) put(hash string, t meta.Token, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= tokenCacheMax {
+		c.m = map[string]cachedToken{}
+	}
+	c.m[hash] = cachedToken{t: t, expires: now.Add(tokenTTL)}
+}
+
+func (c *tokenCache) forget(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.t.ID == id {
+			delete(c.m, h)
+		}
+	}
+}
+
+// DeleteToken revokes a token.
+func (s *Service) DeleteToken(ctx context.Context, id int64) error {
+	if err := s.meta.DeleteToken(ctx, id); err != nil {
+		return err
+	}
+	s.tokens.forget(id)
+	return nil
 }
 
 // MayPush reports whether a token may push to a project.
