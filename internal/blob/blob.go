@@ -114,3 +114,23 @@ func PutBytes(ctx context.Context, s Store, b []byte) (Digest, error) {
 	}
 	return d, w.Commit(ctx, d)
 }
+
+// GroupCommitter is implemented by stores that commit many writers at less
+// cost than one at a time (the local folder store makes them durable with
+// one flush instead of one per blob). Errors are per writer; every writer
+// is done afterwards, as after Commit.
+type GroupCommitter interface {
+	CommitGroup(ctx context.Context, ws []Writer, want []Digest) []error
+}
+
+// CommitGroup commits ws, as a group where s supports it.
+func CommitGroup(ctx context.Context, s Store, ws []Writer, want []Digest) []error {
+	if g, ok := s.(GroupCommitter); ok {
+		return g.CommitGroup(ctx, ws, want)
+	}
+	errs := make([]error, len(ws))
+	for i, w := range ws {
+		errs[i] = w.Commit(ctx, want[i])
+	}
+	return errs
+}

@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		fn   func(t *testing.T, s blob.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"CommitGroup", testCommitGroup},
 		{"WriterProgress", testWriterProgress},
 		{"DigestMismatch", testDigestMismatch},
 		{"NothingVisibleBeforeCommit", testNothingVisibleBeforeCommit},
@@ -646,5 +647,58 @@ func testListContextCanceled(t *testing.T, s blob.Store) {
 	}
 	if calls != 1 {
 		t.Errorf("callback called %d times after the context was canceled, want 1", calls)
+	}
+}
+
+func testCommitGroup(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	stored, err := blob.PutBytes(ctx, s, []byte("stored before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := []string{"first", "second", "stored before", "second", "wrong digest"}
+	ws := make([]blob.Writer, len(contents))
+	want := make([]blob.Digest, len(contents))
+	for i, c := range contents {
+		w, err := s.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Cancel(ctx)
+		w.Write([]byte(c))
+		ws[i], want[i] = w, blob.Digest(sha256.Sum256([]byte(c)))
+	}
+	want[4] = blob.Digest(sha256.Sum256([]byte("something else")))
+	errs := blob.CommitGroup(ctx, s, ws, want)
+	for i, err := range errs[:4] {
+		if err != nil {
+			t.Errorf("%q: %v", contents[i], err)
+		}
+	}
+	if !errors.Is(errs[4], blob.ErrDigestMismatch) {
+		t.Errorf("wrong digest: %v", errs[4])
+	}
+	for i, c := range contents[:4] {
+		r, err := s.Open(ctx, want[i])
+		if err != nil {
+			t.Fatalf("%q after the group: %v", c, err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if string(b) != c {
+			t.Errorf("%q reads back %q", c, b)
+		}
+	}
+	if _, err := s.Stat(ctx, want[4]); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("the mismatched blob is stored: %v", err)
+	}
+	if stored != want[2] {
+		t.Fatal("test setup")
+	}
+	// Every writer is done.
+	for i, w := range ws {
+		if err := w.Commit(ctx, want[i]); err == nil {
+			t.Errorf("writer %d committed again", i)
+		}
 	}
 }

@@ -287,16 +287,11 @@ func (w *writer) Commit(ctx context.Context, want blob.Digest) error {
 }
 
 func (w *writer) commit(want blob.Digest) error {
-	if err := w.buf.Flush(); err != nil {
+	target, stored, err := w.prepare(want)
+	if err != nil {
 		return err
 	}
-	if got := w.Digest(); got != want {
-		return fmt.Errorf("%w: wrote %s, want %s", blob.ErrDigestMismatch, got, want)
-	}
-	target := w.s.path(want)
-	if stored, err := refresh(target); err != nil {
-		return err
-	} else if stored {
+	if stored {
 		// The first commit of this blob may have failed to sync its
 		// directory after the rename; this one must not claim more.
 		return syncDir(filepath.Dir(target))
@@ -304,23 +299,41 @@ func (w *writer) commit(want blob.Digest) error {
 	if err := w.f.Sync(); err != nil {
 		return err
 	}
-	if err := w.f.Chmod(blobMode); err != nil {
-		return err
+	return w.place(target, true)
+}
+
+// prepare flushes what is buffered, checks the digest, and makes the file
+// read-only. stored says the blob is already there and w is not needed.
+func (w *writer) prepare(want blob.Digest) (target string, stored bool, err error) {
+	if err := w.buf.Flush(); err != nil {
+		return "", false, err
 	}
+	if got := w.Digest(); got != want {
+		return "", false, fmt.Errorf("%w: wrote %s, want %s", blob.ErrDigestMismatch, got, want)
+	}
+	target = w.s.path(want)
+	if stored, err := refresh(target); err != nil || stored {
+		return target, stored, err
+	}
+	return target, false, w.f.Chmod(blobMode)
+}
+
+// place gives the (synced) file its name and closes it; sync says whether
+// to sync its folder now or leave that to the caller.
+func (w *writer) place(target string, sync bool) error {
+	f := w.f
+	w.f = nil
 	if w.temp == "" {
-		err := placeUnnamed(w.f, target)
-		if cerr := w.f.Close(); err == nil {
+		err := placeUnnamed(f, target, sync)
+		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
-		w.f = nil
 		return err
 	}
-	err := w.f.Close()
-	w.f = nil
-	if err != nil {
+	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := place(w.temp, target); err != nil {
+	if err := place(w.temp, target, sync); err != nil {
 		return err
 	}
 	w.temp = ""
@@ -350,7 +363,7 @@ func refresh(target string) (bool, error) {
 // place renames temp to target, creating the fan-out directory on first
 // use, and syncs what changed. A blob another writer committed meanwhile is
 // replaced by identical bytes, which readers cannot tell apart.
-func place(temp, target string) error {
+func place(temp, target string, sync bool) error {
 	dir := filepath.Dir(target)
 	err := os.Rename(temp, target)
 	if errors.Is(err, iofs.ErrNotExist) {
@@ -364,7 +377,7 @@ func place(temp, target string) error {
 		}
 		err = os.Rename(temp, target)
 	}
-	if err != nil {
+	if err != nil || !sync {
 		return err
 	}
 	return syncDir(dir)
@@ -373,7 +386,7 @@ func place(temp, target string) error {
 // placeUnnamed names an unnamed temporary file target, as place does for a
 // named one. A blob another writer committed meanwhile stays: it holds the
 // same bytes.
-func placeUnnamed(f *os.File, target string) error {
+func placeUnnamed(f *os.File, target string, sync bool) error {
 	dir := filepath.Dir(target)
 	err := linkUnnamed(f, target)
 	if errors.Is(err, iofs.ErrNotExist) {
@@ -387,6 +400,9 @@ func placeUnnamed(f *os.File, target string) error {
 	}
 	if err != nil && !errors.Is(err, iofs.ErrExist) {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(dir)
 }

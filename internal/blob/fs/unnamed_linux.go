@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -24,3 +25,18 @@ func createUnnamed(dir string) (*os.File, error) {
 func linkUnnamed(f *os.File, target string) error {
 	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.AT_FDCWD, target, unix.AT_SYMLINK_FOLLOW)
 }
+
+// syncFilesystem flushes the whole filesystem holding dir (syncfs): one
+// flush for a group of blobs.
+func syncFilesystem(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
+
+// errNoSyncfs is never returned on Linux; elsewhere it makes callers sync
+// file by file.
+var errNoSyncfs = errors.New("syncfs is not supported on this system")
