@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -184,9 +185,11 @@ func (f *fakeServer) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	project, branch, replace := r.PathValue("project"), r.URL.Query().Get("branch"), r.URL.Query().Get("replace") == "true"
+	if r.Header.Get("Content-Type") == "application/x-tar" {
+		f.putMany(w, r, project, branch, replace)
+		return
+	}
 	claimed := r.Header.Get("X-Checksum-Sha256")
-	var p fakePkg
-	status := "linked"
 	if r.Header.Get("X-Checksum-Deploy") == "true" {
 		f.mu.Lock()
 		held, ok := f.blobs[claimed]
@@ -195,56 +198,125 @@ func (f *fakeServer) put(w http.ResponseWriter, r *http.Request) {
 			apiError(w, 404, "blob_unknown", "send the body")
 			return
 		}
-		p = held
-	} else {
-		if r.ContentLength < 0 {
-			apiError(w, 411, "length_required", "Content-Length is required")
+		f.answer(w, f.link(project, branch, replace, held, "linked"))
+		return
+	}
+	if r.ContentLength < 0 {
+		apiError(w, 411, "length_required", "Content-Length is required")
+		return
+	}
+	if f.injected(w, claimed) {
+		return
+	}
+	data, err := io.ReadAll(r.Body)
+	f.bodyBytes.Add(int64(len(data)))
+	if err != nil {
+		apiError(w, 400, "invalid_request", err.Error())
+		return
+	}
+	f.answer(w, f.accept(project, branch, replace, claimed, data))
+}
+
+// fakeAnswer is what the fake makes of one package.
+type fakeAnswer struct {
+	status        string
+	pkg           fakePkg
+	code, message string // when status is "error"
+	httpStatus    int
+}
+
+func (f *fakeServer) injected(w http.ResponseWriter, claimed string) bool {
+	f.mu.Lock()
+	f.bodyPuts[claimed]++
+	attempt := f.bodyPuts[claimed]
+	f.mu.Unlock()
+	return f.inject != nil && f.inject(w, claimed, attempt)
+}
+
+func (f *fakeServer) accept(project, branch string, replace bool, claimed string, data []byte) fakeAnswer {
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != claimed {
+		return fakeAnswer{status: "error", code: "checksum_mismatch", message: "the body does not hash to the claimed checksum", httpStatus: 400}
+	}
+	p, ok := parseFakePkg(data)
+	if !ok {
+		return fakeAnswer{status: "error", code: "invalid_package", message: "not a package", httpStatus: 400}
+	}
+	status := "linked"
+	f.mu.Lock()
+	if _, held := f.blobs[p.SHA256]; !held {
+		status = "stored"
+	}
+	f.blobs[p.SHA256] = p
+	f.mu.Unlock()
+	return f.link(project, branch, replace, p, status)
+}
+
+func (f *fakeServer) link(project, branch string, replace bool, p fakePkg, status string) fakeAnswer {
+	f.mu.Lock()
+	st := f.linkLocked(project, branch, p, replace)
+	f.mu.Unlock()
+	switch st {
+	case "conflict":
+		return fakeAnswer{status: "error", code: "conflict", message: "the branch already holds another " + p.id(), httpStatus: 409}
+	case "exists":
+		return fakeAnswer{status: "exists", pkg: p, httpStatus: 200}
+	}
+	return fakeAnswer{status: status, pkg: p, httpStatus: 201}
+}
+
+func (f *fakeServer) answer(w http.ResponseWriter, a fakeAnswer) {
+	if a.status == "error" {
+		apiError(w, a.httpStatus, a.code, a.message)
+		return
+	}
+	w.WriteHeader(a.httpStatus)
+	json.NewEncoder(w).Encode(map[string]any{"status": a.status, "package": a.pkg})
+}
+
+// putMany takes a tar stream of packages named by SHA-256. An injected
+// answer for any entry answers the whole request, as a server failure would.
+func (f *fakeServer) putMany(w http.ResponseWriter, r *http.Request, project, branch string, replace bool) {
+	type entry struct {
+		claimed string
+		data    []byte
+	}
+	var entries []entry
+	tr := tar.NewReader(r.Body)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			apiError(w, 400, "invalid_request", err.Error())
 			return
 		}
-		f.mu.Lock()
-		f.bodyPuts[claimed]++
-		attempt := f.bodyPuts[claimed]
-		f.mu.Unlock()
-		if f.inject != nil && f.inject(w, claimed, attempt) {
-			return
-		}
-		data, err := io.ReadAll(r.Body)
+		data, err := io.ReadAll(tr)
 		f.bodyBytes.Add(int64(len(data)))
 		if err != nil {
 			apiError(w, 400, "invalid_request", err.Error())
 			return
 		}
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != claimed {
-			apiError(w, 400, "checksum_mismatch", "the body does not hash to the claimed checksum")
+		entries = append(entries, entry{h.Name, data})
+	}
+	for _, e := range entries {
+		if f.injected(w, e.claimed) {
 			return
 		}
-		var ok bool
-		if p, ok = parseFakePkg(data); !ok {
-			apiError(w, 400, "invalid_package", "not a package")
-			return
-		}
-		f.mu.Lock()
-		if _, held := f.blobs[p.SHA256]; !held {
-			status = "stored"
-		}
-		f.blobs[p.SHA256] = p
-		f.mu.Unlock()
 	}
-	f.mu.Lock()
-	st := f.linkLocked(project, branch, p, replace)
-	f.mu.Unlock()
-	switch {
-	case st == "conflict":
-		apiError(w, 409, "conflict", "the branch already holds another "+p.id())
-		return
-	case st == "exists":
-		status = "exists"
-		w.WriteHeader(http.StatusOK)
-	default:
-		w.WriteHeader(http.StatusCreated)
+	var results []map[string]any
+	for _, e := range entries {
+		a := f.accept(project, branch, replace, e.claimed, e.data)
+		res := map[string]any{"sha256": e.claimed, "status": a.status}
+		if a.status == "error" {
+			res["error"] = map[string]string{"code": a.code, "message": a.message}
+		} else {
+			res["package"] = a.pkg
+		}
+		results = append(results, res)
 	}
-	json.NewEncoder(w).Encode(map[string]any{"status": status, "package": p})
+	json.NewEncoder(w).Encode(map[string]any{"results": results})
 }
 
 func (f *fakeServer) inBranch(project, branch string) int {
@@ -432,9 +504,9 @@ func TestPushPermanentFailureNotRetried(t *testing.T) {
 		t.Fatalf("exit 0:\n%s", out)
 	}
 	if n := e.srv.totalBodyPuts(); n != 2 {
-		t.Errorf("%d body PUTs, want 2 (one per file, no retry of the 400)", n)
+		t.Errorf("%d bodies sent, want 2 (one per file, no retry of the refusal)", n)
 	}
-	if !strings.Contains(out, "failed  "+bad+": invalid_package: not a package (HTTP 400)") || !strings.Contains(out, "1 stored") {
+	if !strings.Contains(out, "failed  "+bad+": invalid_package: not a package") || !strings.Contains(out, "1 stored") {
 		t.Errorf("output:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -189,6 +190,9 @@ func (s *server) push(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	branch, replace := q.Get("branch"), q.Get("replace") == "true"
+	if r.Header.Get("Content-Type") == "application/x-tar" {
+		return s.pushMany(w, r, project, branch, replace)
+	}
 	var res service.PushResult
 	if strings.EqualFold(r.Header.Get("X-Checksum-Deploy"), "true") {
 		if r.ContentLength > 0 {
@@ -248,6 +252,39 @@ func (s *server) pushCheck(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writeResults(w, results)
+	return nil
+}
+
+// pushMany takes many packages in one tar stream, each entry named by the
+// package's SHA-256 (docs/api.md).
+func (s *server) pushMany(w http.ResponseWriter, r *http.Request, project, branch string, replace bool) error {
+	// Every entry is bounded by the package limit; the stream as a whole
+	// by the number of entries times that, so that it cannot be endless.
+	max := s.svc.Config().MaxPackageSize
+	tr := tar.NewReader(http.MaxBytesReader(w, r.Body, max*16))
+	next := func() (service.ManyEntry, error) {
+		h, err := tr.Next()
+		if err != nil {
+			return service.ManyEntry{}, err
+		}
+		if h.Typeflag != tar.TypeReg {
+			return service.ManyEntry{}, fmt.Errorf("tar entry %q is not a regular file: %w", h.Name, errBadRequest)
+		}
+		return service.ManyEntry{SHA256: h.Name, Size: h.Size, Body: &countingReader{r: tr, c: s.bodyBytes}}, nil
+	}
+	results, err := s.svc.PushMany(r.Context(), project, branch, replace, next)
+	if err != nil {
+		if errors.Is(err, tar.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%v: %w", err, errBadRequest)
+		}
+		return err
+	}
+	writeResults(w, results)
+	return nil
+}
+
+func writeResults(w http.ResponseWriter, results []service.CheckResult) {
 	out := make([]client.PushResult, len(results))
 	for i, res := range results {
 		out[i] = client.PushResult{SHA256: res.SHA256, Status: string(res.Status)}
@@ -262,7 +299,6 @@ func (s *server) pushCheck(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
-	return nil
 }
 
 func packageJSON(p meta.Package, full bool) client.Package {

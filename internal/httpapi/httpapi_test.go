@@ -494,3 +494,66 @@ func TestIndexThroughManyPushes(t *testing.T) {
 		t.Fatalf("after removal: %d packages, %v", len(got), slices.Contains(got, "pkg020=1.100"))
 	}
 }
+
+// Many packages in one tar stream: each is answered on its own, and the
+// good ones land in the branch.
+func TestPushMany(t *testing.T) {
+	e := newEnv(t, service.Config{})
+	setupProducts(e)
+	type entry struct {
+		name string
+		data []byte
+	}
+	var entries []entry
+	for i := range 300 {
+		deb := debtest.Make(debtest.Spec{Name: fmt.Sprintf("many%03d", i), Version: "1", Arch: "amd64"})
+		sum := sha256.Sum256(deb)
+		entries = append(entries, entry{hex.EncodeToString(sum[:]), deb})
+	}
+	bad := []byte("not a package")
+	badSum := sha256.Sum256(bad)
+	entries = append(entries, entry{hex.EncodeToString(badSum[:]), bad}, entry{strings.Repeat("a", 64), entries[0].data})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, en := range entries {
+		tw.WriteHeader(&tar.Header{Name: en.name, Size: int64(len(en.data)), Mode: 0o644, Typeflag: tar.TypeReg})
+		tw.Write(en.data)
+	}
+	tw.Close()
+	stream := buf.Bytes()
+	tarHeader := map[string]string{"Content-Type": "application/x-tar"}
+	resp, out := e.do("PUT", "/api/v1/projects/deps/push?branch=main", e.admin, bytes.NewReader(stream), tarHeader)
+	if resp.StatusCode != 200 {
+		t.Fatalf("push many: %d %s", resp.StatusCode, out)
+	}
+	var res struct {
+		Results []struct {
+			Status string
+			Error  *struct{ Code string }
+		} `json:"results"`
+	}
+	json.Unmarshal(out, &res)
+	if len(res.Results) != 302 || res.Results[0].Status != "stored" || res.Results[299].Status != "stored" ||
+		res.Results[300].Error == nil || res.Results[300].Error.Code != "invalid_package" ||
+		res.Results[301].Error == nil || res.Results[301].Error.Code != "checksum_mismatch" {
+		t.Fatalf("results: %d, first %+v, last %+v %+v", len(res.Results), res.Results[0], res.Results[300], res.Results[301])
+	}
+	if got := e.packages("product", "main", "amd64"); len(got) != 300 {
+		t.Fatalf("the view holds %d packages", len(got))
+	}
+	// Again: every package is already there.
+	resp, out = e.do("PUT", "/api/v1/projects/deps/push?branch=main", e.admin, bytes.NewReader(stream), tarHeader)
+	json.Unmarshal(out, &res)
+	if resp.StatusCode != 200 || res.Results[0].Status != "exists" {
+		t.Fatalf("push many again: %d %+v", resp.StatusCode, res.Results[0])
+	}
+	// A stream cut short is refused. Groups committed before the cut would
+	// stay (a retry finds them); this one breaks within the first group.
+	resp, out = e.do("PUT", "/api/v1/projects/server/push?branch=cut", e.admin, bytes.NewReader(stream[:len(stream)/2]), tarHeader)
+	if resp.StatusCode != 400 {
+		t.Fatalf("truncated stream: %d %s", resp.StatusCode, out)
+	}
+	if resp, out := e.do("GET", "/api/v1/projects/server/packages?branch=cut", "", nil, nil); !strings.Contains(string(out), `"packages": []`) {
+		t.Fatalf("after a truncated stream: %d %s", resp.StatusCode, out)
+	}
+}

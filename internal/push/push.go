@@ -27,7 +27,20 @@ const StatusFailed = "failed"
 type Pusher interface {
 	PushCheck(ctx context.Context, project, branch string, entries []client.PushEntry, replace bool) ([]client.PushResult, error)
 	PushFile(ctx context.Context, project, branch string, f client.PushFile, replace bool) (client.PushResult, error)
+	PushFiles(ctx context.Context, project, branch string, files []client.PushFile, replace bool) ([]client.PushResult, error)
 }
+
+// Files up to smallFile go to the server many at once (at most batchFiles
+// and batchBytes in one request), which commits them in groups; larger ones
+// go one per request, several requests at once.
+const (
+	smallFile  = 8 << 20
+	batchFiles = 512
+	batchBytes = 64 << 20
+	// batchJobs bounds concurrent batch requests: each keeps a server core
+	// busy parsing and hashing.
+	batchJobs = 2
+)
 
 var _ Pusher = (*client.Client)(nil)
 
@@ -167,40 +180,92 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 	}
 	rep.Sending(len(missing), missingBytes)
 
-	// Largest first, so that one big file does not start last and leave
-	// the other connections idle while it finishes.
-	slices.SortStableFunc(missing, func(a, b int) int { return cmp.Compare(entries[b].Size, entries[a].Size) })
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opts.Jobs, len(missing)) {
-		wg.Go(func() {
-			for g := range work {
-				first := s.Results[groups[g][0]]
-				f := client.PushFile{
-					Path:   first.Path,
-					Size:   first.Size,
-					SHA256: first.SHA256,
-					Open: func() (io.ReadCloser, error) {
-						f, err := os.Open(first.Path)
-						if err != nil {
-							return nil, err
-						}
-						return &countingReader{f: f, sent: &sent, rep: rep}, nil
-					},
+	pushFile := func(g int) client.PushFile {
+		first := s.Results[groups[g][0]]
+		return client.PushFile{
+			Path:   first.Path,
+			Size:   first.Size,
+			SHA256: first.SHA256,
+			Open: func() (io.ReadCloser, error) {
+				f, err := os.Open(first.Path)
+				if err != nil {
+					return nil, err
 				}
-				res, err := p.PushFile(ctx, opts.Project, opts.Branch, f, opts.Replace)
-				switch {
-				case err != nil:
-					settle(g, StatusFailed, nil, err)
-				case res.Status == client.StatusStored || res.Status == client.StatusLinked || res.Status == client.StatusExists:
-					settle(g, res.Status, res.Package, nil)
-				default:
-					settle(g, StatusFailed, nil, fmt.Errorf("server answered unknown status %q", res.Status))
+				return &countingReader{f: f, sent: &sent, rep: rep}, nil
+			},
+		}
+	}
+	answer := func(g int, res client.PushResult, err error) {
+		switch {
+		case err != nil:
+			settle(g, StatusFailed, nil, err)
+		case res.Status == client.StatusStored || res.Status == client.StatusLinked || res.Status == client.StatusExists:
+			settle(g, res.Status, res.Package, nil)
+		case res.Status == client.StatusError && res.Error != nil:
+			settle(g, StatusFailed, nil, res.Error)
+		default:
+			settle(g, StatusFailed, nil, fmt.Errorf("server answered unknown status %q", res.Status))
+		}
+	}
+
+	var small, large []int
+	for _, g := range missing {
+		if entries[g].Size <= smallFile {
+			small = append(small, g)
+		} else {
+			large = append(large, g)
+		}
+	}
+	var batches [][]int
+	for len(small) > 0 {
+		n, bytes := 0, int64(0)
+		for n < len(small) && n < batchFiles && (n == 0 || bytes+entries[small[n]].Size <= batchBytes) {
+			bytes += entries[small[n]].Size
+			n++
+		}
+		batches = append(batches, small[:n])
+		small = small[n:]
+	}
+
+	var wg sync.WaitGroup
+	batchWork := make(chan []int)
+	for range min(batchJobs, len(batches)) {
+		wg.Go(func() {
+			for batch := range batchWork {
+				files := make([]client.PushFile, len(batch))
+				for k, g := range batch {
+					files[k] = pushFile(g)
+				}
+				results, err := p.PushFiles(ctx, opts.Project, opts.Branch, files, opts.Replace)
+				for k, g := range batch {
+					if err != nil {
+						answer(g, client.PushResult{}, err)
+					} else {
+						answer(g, results[k], nil)
+					}
 				}
 			}
 		})
 	}
-	for _, g := range missing {
+	// Largest first, so that one big file does not start last and leave
+	// the other connections idle while it finishes.
+	slices.SortStableFunc(large, func(a, b int) int { return cmp.Compare(entries[b].Size, entries[a].Size) })
+	work := make(chan int)
+	for range min(opts.Jobs, len(large)) {
+		wg.Go(func() {
+			for g := range work {
+				res, err := p.PushFile(ctx, opts.Project, opts.Branch, pushFile(g), opts.Replace)
+				answer(g, res, err)
+			}
+		})
+	}
+	go func() {
+		for _, b := range batches {
+			batchWork <- b
+		}
+		close(batchWork)
+	}()
+	for _, g := range large {
 		work <- g
 	}
 	close(work)

@@ -80,6 +80,24 @@ func (m *memPusher) PushCheck(ctx context.Context, project, branch string, entri
 	return out, nil
 }
 
+// PushFiles sends each file as PushFile does; the batching is the
+// server's business.
+func (m *memPusher) PushFiles(ctx context.Context, project, branch string, files []client.PushFile, replace bool) ([]client.PushResult, error) {
+	out := make([]client.PushResult, len(files))
+	for i, f := range files {
+		res, err := m.PushFile(ctx, project, branch, f, replace)
+		if err != nil {
+			var ae *client.APIError
+			if !errors.As(err, &ae) {
+				return nil, err
+			}
+			res = client.PushResult{SHA256: f.SHA256, Status: client.StatusError, Error: ae}
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
 func (m *memPusher) PushFile(ctx context.Context, project, branch string, f client.PushFile, replace bool) (client.PushResult, error) {
 	m.mu.Lock()
 	err := m.failFile[filepath.Base(f.Path)]

@@ -280,3 +280,123 @@ func (s *Service) RemovePackage(ctx context.Context, project, branch, sha256 str
 	}
 	return s.meta.Unlink(ctx, p.ID, branch, strings.ToLower(sha256))
 }
+
+// ManyEntry is one package of a PushMany stream.
+type ManyEntry struct {
+	SHA256 string // claimed; checked against the bytes
+	Size   int64
+	Body   io.Reader
+}
+
+// pushGroup is how many packages of a PushMany stream are committed
+// together: one flush of the blob store and one transaction each.
+const pushGroup = 256
+
+// PushMany stores packages that arrive one after another in one stream,
+// and adds them to a branch. Each package is read once, as Push reads one;
+// they are committed in groups, which makes pushing thousands of small
+// packages cost a few flushes to disk instead of several per package. A
+// bad package fails alone; a broken stream fails the call.
+func (s *Service) PushMany(ctx context.Context, project, branch string, replace bool, next func() (ManyEntry, error)) ([]CheckResult, error) {
+	p, err := s.target(ctx, project, branch)
+	if err != nil {
+		return nil, err
+	}
+	type pending struct {
+		i   int
+		pkg *meta.Package
+		w   blob.Writer
+	}
+	var results []CheckResult
+	var group []pending
+	defer func() {
+		for _, pd := range group {
+			pd.w.Cancel(ctx)
+		}
+	}()
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		ws := make([]blob.Writer, len(group))
+		want := make([]blob.Digest, len(group))
+		for k, pd := range group {
+			ws[k], want[k] = pd.w, pd.w.Digest()
+		}
+		errs := blob.CommitGroup(ctx, s.blobs, ws, want)
+		var reqs []meta.LinkRequest
+		var idx []int
+		for k, pd := range group {
+			if errs[k] != nil {
+				results[pd.i].Err = fmt.Errorf("store package: %w", errs[k])
+				continue
+			}
+			reqs = append(reqs, meta.LinkRequest{ProjectID: p.ID, Branch: branch, New: pd.pkg, Replace: replace})
+			idx = append(idx, pd.i)
+		}
+		group = group[:0]
+		linked, err := s.meta.Link(ctx, reqs)
+		if err != nil {
+			return err
+		}
+		for k, r := range linked {
+			results[idx[k]].PushResult, results[idx[k]].Err = linkResult(r)
+		}
+		return nil
+	}
+	for {
+		e, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("receive packages: %w", err)
+		}
+		if len(results) >= MaxCheck {
+			return nil, fmt.Errorf("more than %d packages in one request: %w", MaxCheck, ErrTooLarge)
+		}
+		i := len(results)
+		results = append(results, CheckResult{SHA256: e.SHA256})
+		if e.Size > s.cfg.MaxPackageSize {
+			results[i].Err = fmt.Errorf("package of %d bytes exceeds the limit of %d: %w", e.Size, s.cfg.MaxPackageSize, ErrTooLarge)
+			continue
+		}
+		claimed, err := Checksums{SHA256: e.SHA256}.normalize()
+		if err != nil || claimed.SHA256 == "" {
+			results[i].Err = fmt.Errorf("entry %d: name the entry by its SHA-256: %w", i, ErrInvalidName)
+			continue
+		}
+		pkg, w, err := s.ingest(ctx, e.Body, claimed)
+		if err != nil {
+			if w != nil {
+				w.Cancel(ctx)
+			}
+			if !badPackage(err) {
+				return nil, err
+			}
+			results[i].Err = err
+			continue
+		}
+		pkg.Filename = path.Base(apt.PoolPath(pkg.Name, pkg.Version, pkg.Arch, pkg.SHA256))
+		group = append(group, pending{i, pkg, w})
+		if len(group) >= pushGroup {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// badPackage tells a package the server refuses from a failure to read it.
+func badPackage(err error) bool {
+	for _, e := range []error{ErrInvalidPackage, ErrTooLarge, ErrChecksumMismatch, ErrInvalidName} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
