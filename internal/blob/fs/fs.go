@@ -22,8 +22,9 @@ const (
 
 	// writeBufferSize keeps writes to the temporary file large whatever
 	// pieces the caller writes in (an HTTP body arrives in a few KiB at a
-	// time).
-	writeBufferSize = 256 << 10
+	// time), and small enough that a group of writers held open until a
+	// group commit (256 of them) costs 16 MiB, not 64.
+	writeBufferSize = 64 << 10
 
 	// staleTempAge is far longer than any upload takes, so that a temporary
 	// file this old belongs to a process that died.
