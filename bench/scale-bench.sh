@@ -2,30 +2,39 @@
 # scale-bench.sh: how the cost of pushing one more deb grows with the
 # branch: the same job at 10,000 and at 100,000 packages (made by
 # bench/gendebs, which is fast enough for 100,000). The goal is at most 2x.
+# "One more" is a new version of a package in the middle of the branch;
+# replacing an existing package (same version, other bytes) is the worst
+# case for the index layout and is shown too.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-one_more() { # N: time to push 1 deb to a branch of N and serve its signed indexes (median of 5)
-	local n=$1 debs=$work/gendebs-$1
-	[ -d "$debs" ] || (cd "$top" && go run ./bench/gendebs -out "$debs" -n "$n")
+(cd "$top" && go build -o "$work/gendebs" ./bench/gendebs)
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+measure() { # N: prints "one-more-median replace-median"
+	local n=$1 debs=$work/gendebs-$1 mid=$(($1 / 2)) extra
+	[ -d "$debs" ] || "$work/gendebs" -out "$debs" -n "$n"
 	start_server
 	"$PH" project create bench --default-branch main --repo bench >/dev/null
-	s=$(now); "$PH" push --quiet --jobs 16 --project bench --branch main "$debs"; served bench main
+	s=$(now); "$PH" push --quiet --project bench --branch main "$debs"; served bench main
 	printf '%-34s %8s s\n' "push $n debs + serve signed" "$(elapsed "$s")" >&2
-	local extra times=()
 	extra=$(mktemp -d)
+	local more=() repl=()
 	for i in 1 2 3 4 5; do
-		(cd "$top" && go run ./bench/gendebs -out "$extra/$i" -n 1) 2>/dev/null
-		mv "$extra/$i/pkg-000001_1.0-1_amd64.deb" "$extra/$i/more.deb" 2>/dev/null || true
-		# A new version of a package in the middle of the index.
-		f=$(ls "$extra/$i"/*.deb | head -1)
-		s=$(now); "$PH" push --quiet --project bench --branch main --replace "$f"; served bench main; times+=("$(elapsed "$s")")
+		"$work/gendebs" -out "$extra/m$i" -n 1 -first "$mid" -version "2.$i-1"
+		s=$(now); "$PH" push --quiet --project bench --branch main "$extra/m$i"; served bench main; more+=("$(elapsed "$s")")
+	done
+	for i in 1 2 3; do
+		"$work/gendebs" -out "$extra/r$i" -n 1 -first 1 # pkg-000001 1.0-1, other random bytes
+		s=$(now); "$PH" push --quiet --project bench --branch main --replace "$extra/r$i"; served bench main; repl+=("$(elapsed "$s")")
 	done
 	stop_server
 	rm -rf "$extra"
-	printf '%s\n' "${times[@]}" | sort -n | sed -n 3p
+	echo "$(printf '%s\n' "${more[@]}" | median) $(printf '%s\n' "${repl[@]}" | median)"
 }
-t10=$(one_more 10000)
-t100=$(one_more 100000)
-printf '%-34s %8s s\n' "1 more deb at 10,000 (median)" "$t10"
-printf '%-34s %8s s\n' "1 more deb at 100,000 (median)" "$t100"
-echo "growth 10,000 -> 100,000: $(ratio "$t100" "$t10")x (goal: at most 2x)"
+read -r m10 r10 < <(measure 10000)
+read -r m100 r100 < <(measure 100000)
+printf '%-40s %8s s\n' "1 more deb at 10,000 (median of 5)" "$m10"
+printf '%-40s %8s s\n' "1 more deb at 100,000 (median of 5)" "$m100"
+echo "growth 10,000 -> 100,000: $(ratio "$m100" "$m10")x (goal: at most 2x)"
+printf '%-40s %8s s\n' "replace 1 deb at 10,000 (median of 3)" "$r10"
+printf '%-40s %8s s\n' "replace 1 deb at 100,000 (median of 3)" "$r100"
+echo "growth of the worst case: $(ratio "$r100" "$r10")x"

@@ -20,6 +20,8 @@ func main() {
 	out := flag.String("out", "", "output folder")
 	n := flag.Int("n", 10000, "number of packages")
 	kb := flag.Int("kb", 4, "size of each package's data file, KiB")
+	first := flag.Int("first", 1, "number of the first package")
+	version := flag.String("version", "1.0-1", "version of every package")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("give -out")
@@ -28,7 +30,7 @@ func main() {
 		log.Fatal(err)
 	}
 	data := make([]byte, *kb*1024)
-	for i := 1; i <= *n; i++ {
+	for i := *first; i < *first+*n; i++ {
 		name := fmt.Sprintf("pkg-%06d", i)
 		arch := "amd64"
 		if i%5 == 0 {
@@ -39,10 +41,10 @@ func main() {
 			dep = fmt.Sprintf("pkg-%06d (>= 1.0)", i-1)
 		}
 		rand.Read(data)
-		b := debtest.Make(debtest.Spec{Name: name, Version: "1.0-1", Arch: arch, Depends: dep,
+		b := debtest.Make(debtest.Spec{Name: name, Version: *version, Arch: arch, Depends: dep,
 			Description: fmt.Sprintf("synthetic benchmark package %d", i),
 			Files:       map[string]string{"usr/share/" + name + "/data.bin": string(data)}})
-		if err := os.WriteFile(filepath.Join(*out, fmt.Sprintf("%s_1.0-1_%s.deb", name, arch)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, fmt.Sprintf("%s_%s_%s.deb", name, *version, arch)), b, 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
