@@ -17,6 +17,7 @@ const (
 	TypeConfigNoReplace                 // rpm %config(noreplace); deb treats it as a conffile
 	TypeDir                             // an (empty or owned) directory
 	TypeSymlink                         // a symbolic link to Target
+	TypeGhost                           // rpm %ghost: owned, not in the payload; only rpm packages get these
 )
 
 // Content is one entry of the package payload, already expanded: trees are
@@ -31,11 +32,50 @@ type Content struct {
 	Group       string
 	MTime       time.Time // SOURCE_DATE_EPOCH or the spec's mtime, never the build time
 	Size        int64     // TypeFile/TypeConfig*: size of Source, read at resolve time
+
+	// Implicit marks a parent directory that is listed only so that the
+	// archive creates it; the package does not own it (rpm leaves it out
+	// of the file list, nfpm's "implicit dir").
+	Implicit bool
+}
+
+// UnixMode is the entry's mode as stat(2) and tar headers spell it: the
+// file type bits, then setuid/setgid/sticky, then the permissions. (Mode
+// itself holds only permissions and fs.ModeSetuid/ModeSetgid/ModeSticky.)
+func (c *Content) UnixMode() uint32 {
+	m := uint32(c.Mode.Perm())
+	if c.Mode&fs.ModeSetuid != 0 {
+		m |= 0o4000
+	}
+	if c.Mode&fs.ModeSetgid != 0 {
+		m |= 0o2000
+	}
+	if c.Mode&fs.ModeSticky != 0 {
+		m |= 0o1000
+	}
+	switch c.Type {
+	case TypeDir:
+		m |= 0o040000
+	case TypeSymlink:
+		m |= 0o120000
+	default:
+		m |= 0o100000
+	}
+	return m
 }
 
 // Scripts are maintainer scripts, as file contents (not paths).
 type Scripts struct {
 	PreInstall, PostInstall, PreRemove, PostRemove string
+
+	PreUpgrade, PostUpgrade string // apk and archlinux only
+	PreTrans, PostTrans     string // rpm only
+	Verify                  string // rpm only
+	// Interpreters maps a script ("preinstall", "pretrans", …) to the
+	// interpreter rpm should run it with (rpm.interpreters); rpm only.
+	Interpreters map[string]string
+
+	Templates, Config string // deb: debconf templates and config script
 }
 
 // Package is one package to write: one format, one architecture.
@@ -70,4 +110,34 @@ type Package struct {
 	Compression string
 	// CompressionLevel is 0 for the format's default.
 	CompressionLevel int
+
+	// VersionMetadata is semver build metadata ("git" in 1.2.3+git);
+	// FullVersion says where each format puts it.
+	VersionMetadata string
+
+	// Packager names who built the package (rpm Packager, Arch packager);
+	// the maintainer when the spec gives none.
+	Packager string
+	// Pkgbase is Arch's pkgbase; the name when the spec gives none.
+	Pkgbase string
+	// BuildHost is rpm's build host; "packhouse" when the spec gives none,
+	// so that builds do not depend on the machine.
+	BuildHost string
+	// Prefixes are rpm's relocation prefixes.
+	Prefixes []string
+	// PreDepends are deb's Pre-Depends.
+	PreDepends []string
+	// Fields are extra deb control fields (deb.fields), sorted by name.
+	Fields []Field
+	// Triggers is deb's triggers control file, ready to write ("" for none).
+	Triggers string
+	// SigningKeyName is the name apk stores the signature under
+	// (.SIGN.RSA256.<name>), from apk.signature.key_name.
+	SigningKeyName string
+	// SigningKeyFile is the PEM private key apk.signature.key_file names,
+	// resolved against the spec's directory.
+	SigningKeyFile string
 }
+
+// Field is one extra control field.
+type Field struct{ Name, Value string }
