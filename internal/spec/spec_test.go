@@ -55,7 +55,7 @@ func load(t *testing.T, yaml string, files map[string]string, vars map[string]st
 }
 
 func TestNfpmExample(t *testing.T) {
-	s, err := Load("testdata/nfpm-example/nfpm.yaml", Options{LookupEnv: env(map[string]string{"SOURCE_DATE_EPOCH": "1700000000"})})
+	s, err := Load("../../testdata/nfpm-example/nfpm.yaml", Options{LookupEnv: env(map[string]string{"SOURCE_DATE_EPOCH": "1700000000"})})
 	if err != nil {
 		t.Fatal(err)
 	}
