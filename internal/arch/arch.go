@@ -284,4 +284,3 @@ func mtreeEscape(s string) string {
 	}
 	return b.String()
 }
-
