@@ -66,7 +66,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", os.Getenv("PACKHOUSE_TOKEN"), "API token (env PACKHOUSE_TOKEN)")
 
 	root.AddCommand(
-	// Subcommands, one per file.
+		// Subcommands, one per file.
+		newBuildCmd(g),
 	)
 	return root
 }
