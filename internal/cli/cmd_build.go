@@ -176,4 +176,3 @@ func buildToolVersion() string {
 	}
 	return "devel"
 }
-
