@@ -85,9 +85,26 @@ func (c compression) newWriter(w io.Writer) (io.WriteCloser, error) {
 	case "xz":
 		return xz.WriterConfig{DictCap: xzDictSizes[c.level]}.NewWriter(w)
 	case "zstd":
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(c.level)))
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(c.level)),
+			zstd.WithWindowSize(zstdWindow(c.level)))
 	}
 	return nopCloser{w}, nil
+}
+
+// zstdWindow follows the reference zstd's window for each level (2 MiB at
+// the default level 3, 8 MiB at 16 and above, where the encoder here stops
+// gaining), rather than the Go encoder's 8 MiB for every level: the window
+// is most of the encoder's memory.
+func zstdWindow(level int) int {
+	switch {
+	case level <= 2:
+		return 1 << 20
+	case level <= 7:
+		return 2 << 20
+	case level <= 15:
+		return 4 << 20
+	}
+	return 8 << 20
 }
 
 type nopCloser struct{ io.Writer }
