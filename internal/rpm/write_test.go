@@ -627,3 +627,47 @@ func TestLargeFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDNFInstallsSignedPackage is the path a customer's machine takes:
+// createrepo_c indexes the package, dnf installs it with gpgcheck on,
+// which checks our signature against the repository's key.
+func TestDNFInstallsSignedPackage(t *testing.T) {
+	needRPM(t)
+	for _, tool := range []string{"dnf", "createrepo_c"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip(tool + " not on PATH")
+		}
+	}
+	if os.Getuid() != 0 {
+		t.Skip("dnf --installroot needs root")
+	}
+	p := samplePackage(t)
+	p.Depends, p.Scripts = nil, spec.Scripts{} // an empty root has no /bin/sh
+	key := newKey(t, packet.PubKeyAlgoRSA)
+	repo := t.TempDir()
+	name := writePackage(t, p, WriteOptions{Compression: "zstd", Signer: key})
+	b, _ := os.ReadFile(name)
+	os.WriteFile(filepath.Join(repo, filepath.Base(name)), b, 0o644)
+	run(t, "createrepo_c", "-q", repo)
+
+	dnf := func(keyFile string) (string, error) {
+		root := t.TempDir()
+		out, err := exec.Command("dnf", "-y", "-q", "--installroot", root, "--releasever", "1",
+			"--setopt=reposdir=/dev/null", "--setopt=cachedir="+t.TempDir(),
+			"--repofrompath=local,file://"+repo, "--repo=local",
+			"--setopt=local.gpgcheck=1", "--setopt=local.gpgkey=file://"+keyFile,
+			"install", "hello").CombinedOutput()
+		if err == nil {
+			if b, _ := os.ReadFile(filepath.Join(root, "/usr/bin/hello")); string(b) != helloBin {
+				t.Errorf("installed /usr/bin/hello: %q", b)
+			}
+		}
+		return string(out), err
+	}
+	if out, err := dnf(exportKey(t, key)); err != nil {
+		t.Errorf("dnf install with the signing key: %v\n%s", err, out)
+	}
+	if out, err := dnf(exportKey(t, newKey(t, packet.PubKeyAlgoRSA))); err == nil || !strings.Contains(out, "GPG") {
+		t.Errorf("dnf with another key: want a GPG failure, got %v:\n%s", err, out)
+	}
+}
