@@ -64,7 +64,8 @@ const (
 // header and the header to w, followed by the payload. Memory use does not
 // depend on file sizes; it grows with the number of files only (their
 // header entries). The same p (including BuildTime) and options give the
-// same bytes.
+// same bytes. Nothing is written to w until the payload is complete, but
+// an error while copying it leaves a partial package in w.
 func Write(ctx context.Context, w io.Writer, p *spec.Package, opts WriteOptions) error {
 	if p == nil {
 		return fmt.Errorf("%w: nil package", ErrInvalid)
