@@ -112,12 +112,15 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // file is one payload entry, resolved: what the header and the cpio
-// archive say about it.
+// archive say about it. It points at the caller's Content rather than
+// copying it: with many files, this list is most of Write's memory.
 type file struct {
-	spec.Content
-	mode   uint16 // st_mode, type bits included
-	size   int64  // content length in the payload
-	digest string // hex SHA-256 of a regular file's content
+	*spec.Content
+	owner, group string
+	mtime        uint32
+	mode         uint16             // st_mode, type bits included
+	size         int64              // content length in the payload
+	digest       *[sha256.Size]byte // of a regular file's content
 }
 
 // payload is what writing the archive found out, which the headers record
@@ -157,7 +160,7 @@ const (
 // to the archive; the last one of a file carries its digest instead.
 type chunk struct {
 	buf    []byte // from the pool; nil on the last chunk
-	digest string
+	digest *[sha256.Size]byte
 	err    error
 }
 
@@ -174,7 +177,7 @@ func writePayload(ctx context.Context, out io.Writer, files []file, comp compres
 		pl.installSize += f.size
 	}
 
-	bw := bufio.NewWriterSize(out, 1<<20)
+	bw := bufio.NewWriterSize(out, chunkSize)
 	compressed := &countWriter{w: bw, h: sha256.New()}
 	cw, err := comp.newWriter(compressed)
 	if err != nil {
@@ -211,7 +214,7 @@ func writePayload(ctx context.Context, out io.Writer, files []file, comp compres
 			name:  "." + f.Destination,
 			ino:   uint32(i + 1),
 			mode:  uint32(f.mode),
-			mtime: unixTime(f.MTime),
+			mtime: f.mtime,
 			size:  f.size,
 		}
 		if err := cp.Header(e); err != nil {
@@ -293,18 +296,18 @@ func readFiles(ctx context.Context, files []file, pool chan []byte, ch chan<- ch
 // readFile reads one file. The size in the header was taken before the
 // payload was started (large-file mode depends on all sizes); a file that
 // has changed since is an error, not a corrupt package.
-func readFile(ctx context.Context, f *file, pool chan []byte, send func(chunk) bool) (string, error) {
+func readFile(ctx context.Context, f *file, pool chan []byte, send func(chunk) bool) (*[sha256.Size]byte, error) {
 	src, err := os.Open(f.Source)
 	if err != nil {
-		return "", fmt.Errorf("rpm: %w", err)
+		return nil, fmt.Errorf("rpm: %w", err)
 	}
 	defer src.Close()
 	st, err := src.Stat()
 	if err != nil {
-		return "", fmt.Errorf("rpm: %w", err)
+		return nil, fmt.Errorf("rpm: %w", err)
 	}
 	if st.Size() != f.size {
-		return "", fmt.Errorf("rpm: %s changed size while the package was written", f.Source)
+		return nil, fmt.Errorf("rpm: %s changed size while the package was written", f.Source)
 	}
 	h := sha256.New()
 	var n int64
@@ -313,17 +316,17 @@ func readFile(ctx context.Context, f *file, pool chan []byte, send func(chunk) b
 		select {
 		case buf = <-pool:
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		}
 		m, rerr := io.ReadFull(src, buf)
 		if m > 0 {
 			n += int64(m)
 			if n > f.size {
-				return "", fmt.Errorf("rpm: %s grew while the package was written", f.Source)
+				return nil, fmt.Errorf("rpm: %s grew while the package was written", f.Source)
 			}
 			h.Write(buf[:m])
 			if !send(chunk{buf: buf[:m]}) {
-				return "", ctx.Err()
+				return nil, ctx.Err()
 			}
 		} else {
 			pool <- buf
@@ -332,11 +335,13 @@ func readFile(ctx context.Context, f *file, pool chan []byte, send func(chunk) b
 			break
 		}
 		if rerr != nil {
-			return "", fmt.Errorf("rpm: reading %s: %w", f.Source, rerr)
+			return nil, fmt.Errorf("rpm: reading %s: %w", f.Source, rerr)
 		}
 	}
 	if n != f.size {
-		return "", fmt.Errorf("rpm: %s shrank while the package was written", f.Source)
+		return nil, fmt.Errorf("rpm: %s shrank while the package was written", f.Source)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum := new([sha256.Size]byte)
+	h.Sum(sum[:0])
+	return sum, nil
 }

@@ -177,7 +177,8 @@ func resolve(p *spec.Package) (*pkg, error) {
 	}
 
 	k.files = make([]file, 0, len(p.Contents))
-	for _, c := range p.Contents {
+	for i := range p.Contents {
+		c := &p.Contents[i]
 		if c.Implicit {
 			// rpm creates missing parent directories itself; listing
 			// them would make this package own them.
@@ -203,20 +204,20 @@ func resolve(p *spec.Package) (*pkg, error) {
 	return k, nil
 }
 
-func resolveFile(c spec.Content, buildTime time.Time) (file, error) {
-	f := file{Content: c}
+func resolveFile(c *spec.Content, buildTime time.Time) (file, error) {
+	f := file{Content: c, owner: c.Owner, group: c.Group, mtime: unixTime(c.MTime)}
 	d := c.Destination
 	if !path.IsAbs(d) || path.Clean(d) != d || d == "/" || strings.ContainsAny(d, "\x00\n") {
 		return f, fmt.Errorf("%w: destination %q must be a clean absolute path below /", ErrInvalid, d)
 	}
-	if f.MTime.IsZero() {
-		f.MTime = buildTime
+	if c.MTime.IsZero() {
+		f.mtime = unixTime(buildTime)
 	}
-	if f.Owner == "" {
-		f.Owner = "root"
+	if f.owner == "" {
+		f.owner = "root"
 	}
-	if f.Group == "" {
-		f.Group = "root"
+	if f.group == "" {
+		f.group = "root"
 	}
 	f.mode = uint16(c.UnixMode())
 	perm := f.mode & 0o7777
@@ -534,8 +535,10 @@ func (k *pkg) putFiles(h *header, pl payload) {
 		baseNames[i], dirIndexes[i] = base, di
 		sizes[i] = f.size
 		modes[i] = f.mode
-		mtimes[i] = int32(unixTime(f.MTime))
-		digests[i] = f.digest
+		mtimes[i] = int32(f.mtime)
+		if f.digest != nil {
+			digests[i] = hex.EncodeToString(f.digest[:])
+		}
 		if f.Type == spec.TypeSymlink {
 			linkTos[i] = f.Target
 		}
@@ -547,7 +550,7 @@ func (k *pkg) putFiles(h *header, pl payload) {
 		case spec.TypeGhost:
 			flags[i] = fileGhost
 		}
-		users[i], groups[i] = f.Owner, f.Group
+		users[i], groups[i] = f.owner, f.group
 		verify[i] = -1 // RPMVERIFY_ALL
 		devices[i] = 1
 		inodes[i] = int32(i + 1) // the cpio entries' inode numbers
