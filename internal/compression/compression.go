@@ -59,12 +59,20 @@ func NewWriter(w io.Writer, algo string, level int) (io.WriteCloser, error) {
 		}
 		// The header carries no name and a zero mtime; klauspost's writer
 		// writes the same OS byte (unknown) everywhere.
-		return gzip.NewWriterLevel(w, level)
+		z, err := gzip.NewWriterLevel(w, level)
+		if err != nil {
+			return nil, err
+		}
+		return newAsync(z), nil
 	case Xz:
 		// ulikunitz/xz has no presets; the dictionary is what bounds
 		// memory, and a level is accepted for compatibility only.
 		cfg := xz.WriterConfig{DictCap: xzDictCap, CheckSum: xz.CRC64}
-		return cfg.NewWriter(w)
+		z, err := cfg.NewWriter(w)
+		if err != nil {
+			return nil, err
+		}
+		return newAsync(z), nil
 	case Zstd:
 		if level == 0 {
 			level = 3
@@ -75,12 +83,16 @@ func NewWriter(w io.Writer, algo string, level int) (io.WriteCloser, error) {
 		// One encoder goroutine: klauspost's concurrent block jobs hold
 		// several windows at once (70 MB at a 2 MiB window) and measured
 		// no faster here.
-		return zstd.NewWriter(w,
+		z, err := zstd.NewWriter(w,
 			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 			zstd.WithWindowSize(zstdWindow),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderCRC(true),
 		)
+		if err != nil {
+			return nil, err
+		}
+		return newAsync(z), nil
 	}
 	return nil, fmt.Errorf("unknown compression %q (gzip, xz, zstd or none)", algo)
 }
@@ -88,3 +100,106 @@ func NewWriter(w io.Writer, algo string, level int) (io.WriteCloser, error) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// asyncChunk and asyncChunks size the hand-over between the goroutine
+// producing the stream (reading files, hashing, tar framing) and the one
+// compressing it: three 1 MiB chunks keep both busy on two cores.
+const (
+	asyncChunk  = 1 << 20
+	asyncChunks = 3
+)
+
+// async runs a compressor in its own goroutine, so that compressing and
+// everything upstream of it (reading sources, hashing, tar headers)
+// overlap instead of taking turns.
+type async struct {
+	w      io.WriteCloser
+	buf    []byte
+	work   chan []byte
+	free   chan []byte
+	done   chan struct{}
+	err    error // written by the goroutine before fail or done is closed
+	fail   chan struct{}
+	closed bool
+}
+
+func newAsync(w io.WriteCloser) *async {
+	a := &async{w: w, work: make(chan []byte, asyncChunks), free: make(chan []byte, asyncChunks),
+		done: make(chan struct{}), fail: make(chan struct{})}
+	for range asyncChunks - 1 {
+		a.free <- make([]byte, 0, asyncChunk)
+	}
+	a.buf = make([]byte, 0, asyncChunk)
+	go a.run(a.work)
+	return a
+}
+
+func (a *async) run(work <-chan []byte) {
+	defer close(a.done)
+	for b := range work {
+		if a.err == nil {
+			if _, err := a.w.Write(b); err != nil {
+				a.err = err
+				close(a.fail)
+			}
+		}
+		a.free <- b[:0]
+	}
+	if a.err == nil {
+		a.err = a.w.Close()
+	}
+}
+
+func (a *async) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if len(a.buf) == cap(a.buf) {
+			if err := a.flush(); err != nil {
+				return n, err
+			}
+		}
+		m := copy(a.buf[len(a.buf):cap(a.buf)], p)
+		a.buf = a.buf[:len(a.buf)+m]
+		p = p[m:]
+		n += m
+	}
+	return n, nil
+}
+
+// flush hands the current chunk over and takes a free one, waiting for
+// the compressor when all are in flight.
+func (a *async) flush() error {
+	// After fail is closed, err is set and no longer written: reading it
+	// needs no more synchronisation. (Waiting for done here would hang:
+	// the goroutine only finishes once Close closes work.)
+	select {
+	case <-a.fail:
+		return a.err
+	case a.work <- a.buf:
+	}
+	select {
+	case <-a.fail:
+		return a.err
+	case a.buf = <-a.free:
+	}
+	return nil
+}
+
+// Close compresses what is left, closes the compressor and reports the
+// first error the goroutine met.
+func (a *async) Close() error {
+	if a.closed {
+		<-a.done
+		return a.err
+	}
+	a.closed = true
+	if len(a.buf) > 0 {
+		select {
+		case <-a.fail:
+		case a.work <- a.buf:
+		}
+	}
+	close(a.work)
+	<-a.done
+	return a.err
+}
