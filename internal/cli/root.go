@@ -68,6 +68,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		// Subcommands, one per file.
 		newBuildCmd(g),
+		newConvertCmd(g),
 	)
 	return root
 }
