@@ -38,8 +38,12 @@ type Options struct {
 	// Without a key, apks are unsigned.
 	APKKey     *rsa.PrivateKey
 	APKKeyName string
-	// RPMSigner signs rpm headers; nil leaves them unsigned.
+	// RPMSigner signs rpm headers. When nil, the spec's
+	// rpm.signature.key_file is used, if it names one.
 	RPMSigner *openpgp.Entity
+	// LookupEnv finds the passphrase of an encrypted rpm key;
+	// os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
 	// Version is packhouse's own, recorded where a format names its
 	// build tool (Arch's .BUILDINFO).
 	Version string
@@ -209,6 +213,13 @@ func Write(ctx context.Context, f Format, p *spec.Package, dir string, opts Opti
 func write(ctx context.Context, f Format, p *spec.Package, path string, opts Options) (Result, error) {
 	if f.Spec == spec.FormatAPK && opts.APKKeyName == "" {
 		opts.APKKeyName = p.SigningKeyName
+	}
+	if f.Spec == spec.FormatRPM && opts.RPMSigner == nil && p.SigningKeyFile != "" {
+		e, err := LoadOpenPGPKey(p.SigningKeyFile, opts.LookupEnv)
+		if err != nil {
+			return Result{}, fmt.Errorf("rpm signing key: %w", err)
+		}
+		opts.RPMSigner = e
 	}
 	size, err := writeFile(ctx, path, func(w io.Writer) error { return f.Write(ctx, w, p, opts) })
 	if err != nil {

@@ -3,13 +3,19 @@ package build
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/packhouse/packhouse/internal/apk"
 	"github.com/packhouse/packhouse/internal/spec"
@@ -158,5 +164,50 @@ func TestLookup(t *testing.T) {
 	}
 	if _, err := Lookup("msi"); err == nil {
 		t.Error("msi accepted")
+	}
+}
+
+// TestRPMSignatureFromSpec signs with the key rpm.signature.key_file
+// names, encrypted, with nfpm's passphrase variable, as a GoReleaser
+// setup has it.
+func TestRPMSignatureFromSpec(t *testing.T) {
+	e, err := openpgp.NewEntity("Packhouse Test", "", "test@packhouse.example", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EncryptPrivateKeys([]byte("secret"), nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyDir(t, "../../testdata/hello", dir, time.Now())
+	var key bytes.Buffer
+	w, _ := armor.Encode(&key, openpgp.PrivateKeyType, nil)
+	if err := e.SerializePrivateWithoutSigning(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	os.WriteFile(filepath.Join(dir, "rpm.key"), key.Bytes(), 0o600)
+	specYAML, _ := os.ReadFile(filepath.Join(dir, "nfpm.yaml"))
+	os.WriteFile(filepath.Join(dir, "nfpm.yaml"), append(specYAML, "rpm:\n  signature:\n    key_file: rpm.key\n"...), 0o644)
+	env := map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	s := load(t, filepath.Join(dir, "nfpm.yaml"), env)
+	out := t.TempDir()
+	if _, err := Build(context.Background(), s, []string{"rpm"}, nil, out, Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}); err == nil || !strings.Contains(err.Error(), "encrypted") {
+		t.Fatalf("without a passphrase: %v", err)
+	}
+	env["NFPM_PASSPHRASE"] = "secret"
+	res, err := Build(context.Background(), s, []string{"rpm"}, nil, out, Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Skip("rpm not installed")
+	}
+	q, err := exec.Command("rpm", "-qp", "--nosignature", "--qf", "%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\n", res[0].Path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpm: %v\n%s", err, q)
+	}
+	if id := fmt.Sprintf("%x", e.PrimaryKey.KeyId); !strings.Contains(string(q), id) {
+		t.Errorf("signature %q, want key %s", q, id)
 	}
 }

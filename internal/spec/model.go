@@ -134,8 +134,9 @@ type Package struct {
 	// SigningKeyName is the name apk stores the signature under
 	// (.SIGN.RSA256.<name>), from apk.signature.key_name.
 	SigningKeyName string
-	// SigningKeyFile is the PEM private key apk.signature.key_file names,
-	// resolved against the spec's directory.
+	// SigningKeyFile is the private key the format's signature section
+	// names (apk.signature.key_file: PEM RSA; rpm.signature.key_file:
+	// OpenPGP), resolved against the spec's directory.
 	SigningKeyFile string
 }
 

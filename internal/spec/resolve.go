@@ -409,6 +409,9 @@ func (s *Spec) resolveFormat(format string, p *Package, o *rawOverridables) erro
 		p.Packager = s.str(o.RPM.Packager)
 		p.BuildHost = s.str(o.RPM.BuildHost)
 		p.Prefixes = s.strs(o.RPM.Prefixes)
+		if err := s.resolveKeyFile(o.RPM.Signature.KeyFile, "rpm.signature.key_file", p); err != nil {
+			return err
+		}
 		for i, k := range o.RPM.Interpreters.Keys {
 			if p.Scripts.Interpreters == nil {
 				p.Scripts.Interpreters = map[string]string{}
@@ -417,14 +420,8 @@ func (s *Spec) resolveFormat(format string, p *Package, o *rawOverridables) erro
 		}
 	case FormatAPK:
 		p.SigningKeyName = s.str(o.APK.Signature.KeyName)
-		if kf := s.str(o.APK.Signature.KeyFile); kf != "" {
-			if !filepath.IsAbs(kf) {
-				kf = filepath.Join(s.dir, kf)
-			}
-			if _, err := os.Stat(kf); err != nil {
-				return errorf(o.APK.Signature.KeyFile.Line, "apk.signature.key_file", "%v", describeStatError(s.str(o.APK.Signature.KeyFile), err))
-			}
-			p.SigningKeyFile = kf
+		if err := s.resolveKeyFile(o.APK.Signature.KeyFile, "apk.signature.key_file", p); err != nil {
+			return err
 		}
 		if p.SigningKeyName == "" {
 			p.SigningKeyName = defaultKeyName(p.Maintainer)
@@ -449,6 +446,23 @@ func (s *Spec) resolveFormat(format string, p *Package, o *rawOverridables) erro
 		}
 		p.Compression, p.CompressionLevel = algo, level
 	}
+	return nil
+}
+
+// resolveKeyFile sets p.SigningKeyFile from a signature.key_file key,
+// checking that the file is there.
+func (s *Spec) resolveKeyFile(sc scalar, key string, p *Package) error {
+	kf := s.str(sc)
+	if kf == "" {
+		return nil
+	}
+	if !filepath.IsAbs(kf) {
+		kf = filepath.Join(s.dir, kf)
+	}
+	if _, err := os.Stat(kf); err != nil {
+		return errorf(sc.Line, key, "%v", describeStatError(s.str(sc), err))
+	}
+	p.SigningKeyFile = kf
 	return nil
 }
 

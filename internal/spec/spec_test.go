@@ -319,6 +319,7 @@ func TestBadSpecs(t *testing.T) {
 		{"missing script", head + "scripts:\n  postinstall: post.sh\n", nil, FormatDeb, `nfpm.yaml:6: scripts.postinstall: "post.sh" does not exist`},
 		{"unknown type", head + "contents:\n  - src: a\n    dst: /a\n    type: symlnk\n", map[string]string{"a": "x"}, FormatDeb, `nfpm.yaml:8: contents[0].type: unknown type "symlnk"`},
 		{"deb signature", head + "deb:\n  signature:\n    key_file: key.gpg\n", nil, FormatDeb, "nfpm.yaml:7: deb.signature.key_file: signing .deb files is not supported"},
+		{"missing rpm key", head + "rpm:\n  signature:\n    key_file: nope.key\n", nil, FormatRPM, `nfpm.yaml:7: rpm.signature.key_file: "nope.key" does not exist`},
 		{"missing deb maintainer", "name: foo\narch: amd64\nversion: 1.0.0\n", nil, FormatDeb, "maintainer: required for deb"},
 		{"bad compression", head + "deb:\n  compression: lz4\n", nil, FormatDeb, `nfpm.yaml:6: deb.compression: "lz4" is not one of gzip, xz, zstd, none`},
 		{"unset version", "name: foo\narch: amd64\nversion: ${VERSION}\nmaintainer: A <a@b.c>\n", nil, FormatDeb, "nfpm.yaml:3: version: required (${VERSION} expanded to nothing)"},

@@ -39,6 +39,9 @@ func (s *Spec) warnIgnored() {
 		if o.IPK.Set {
 			warn(o.IPK.Line, prefix+"ipk", "packhouse does not build ipk packages")
 		}
+		if o.RPM.Signature.KeyID.Set {
+			warn(o.RPM.Signature.KeyID.Line, prefix+"rpm.signature.key_id", "the key file's first signing key is used")
+		}
 		if o.APK.Signature.KeyID.Set {
 			warn(o.APK.Signature.KeyID.Line, prefix+"apk.signature.key_id", "apk signatures have no key id")
 		}
@@ -59,9 +62,6 @@ func (s *Spec) warnIgnored() {
 func (s *Spec) checkUnsupported(o *rawOverridables, prefix string) error {
 	if k := o.Deb.Signature.KeyFile; k.Set && s.str(k) != "" {
 		return errorf(k.Line, prefix+"deb.signature.key_file", "%w", errors.New("signing .deb files is not supported; sign the repository (packhouse serve signs Release/InRelease) instead"))
-	}
-	if k := o.RPM.Signature.KeyFile; k.Set && s.str(k) != "" {
-		return errorf(k.Line, prefix+"rpm.signature.key_file", "%w", errors.New("signing .rpm files is not supported yet; sign the repository (repomd.xml.asc) instead"))
 	}
 	return nil
 }
