@@ -59,3 +59,33 @@ func TestBuildCommandUnknownPackager(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, errb.String())
 	}
 }
+
+func TestConvertCommand(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"build", "-f", "../../testdata/hello/nfpm.yaml", "--packager", "deb", "--target", dir}, &out, &errb); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, errb.String())
+	}
+	debPath := strings.TrimSpace(out.String())
+	out.Reset()
+	errb.Reset()
+	code := run(context.Background(), []string{"convert", "--to", "rpm,apk,archlinux", "--target", dir, debPath}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"hello-packhouse-1.2.3-1.x86_64.rpm", "hello-packhouse_1.2.3-r1_x86_64.apk", "hello-packhouse-1.2.3-1-x86_64.pkg.tar.zst"} {
+		if !strings.Contains(out.String(), filepath.Join(dir, want)) {
+			t.Errorf("no %s in\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "postrm is never called with purge") {
+		t.Errorf("notes:\n%s", errb.String())
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
