@@ -211,3 +211,53 @@ func TestRPMSignatureFromSpec(t *testing.T) {
 		t.Errorf("signature %q, want key %s", q, id)
 	}
 }
+
+// TestNfpmExampleWithTools builds nfpm's own example spec in every format
+// and has each format's tool read the result.
+func TestNfpmExampleWithTools(t *testing.T) {
+	s := load(t, "../../testdata/nfpm-example/nfpm.yaml", map[string]string{"SOURCE_DATE_EPOCH": "1700000000"})
+	res, err := Build(context.Background(), s, allFormats, nil, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := map[string][]string{
+		"deb":       {"dpkg-deb", "--info"},
+		"rpm":       {"rpm", "-qip", "--nosignature"},
+		"archlinux": {"pacman", "-Qip"},
+		"tar.xz":    {"tar", "-tJf"},
+		"tar.gz":    {"tar", "-tzf"},
+		"zip":       {"unzip", "-l"},
+	}
+	for _, r := range res {
+		if r.Format == "apk" {
+			f, err := os.Open(r.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := apk.Read(f, apk.DefaultLimits)
+			f.Close()
+			if err != nil {
+				t.Errorf("apk: %v", err)
+			} else if p.Get("pkgname") != "foo" || len(p.Scripts) != 0 {
+				t.Errorf("apk: %+v", p.Info)
+			}
+			continue
+		}
+		tool := tools[r.Format]
+		if _, err := exec.LookPath(tool[0]); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is required in CI", tool[0])
+			}
+			t.Logf("%s not installed; %s not checked", tool[0], r.Path)
+			continue
+		}
+		out, err := exec.Command(tool[0], append(tool[1:], r.Path)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s %s: %v\n%s", strings.Join(tool, " "), r.Path, err, out)
+			continue
+		}
+		if !strings.Contains(string(out), "foo") {
+			t.Errorf("%s does not show the package:\n%s", tool[0], out)
+		}
+	}
+}
