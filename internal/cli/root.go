@@ -75,6 +75,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newPackageCmd(g),
 		newTokenCmd(g),
 		newAptSourceCmd(g),
+		newBuildCmd(g),
+		newConvertCmd(g),
 	)
 	return root
 }

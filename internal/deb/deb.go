@@ -201,7 +201,7 @@ func (d *reader) read() error {
 			// deb(5) reserves these for members that readers which do
 			// not know them must skip.
 		case stage == wantControl && strings.HasPrefix(h.name, memberControl):
-			comp, ok := compression(h.name, memberControl, "gz", "xz", "zst")
+			comp, ok := memberCompression(h.name, memberControl, "gz", "xz", "zst")
 			if !ok {
 				return invalid("member %q: unsupported compression", h.name)
 			}
@@ -214,7 +214,7 @@ func (d *reader) read() error {
 			}
 			stage = wantData
 		case stage == wantData && strings.HasPrefix(h.name, memberData):
-			comp, ok := compression(h.name, memberData, "gz", "xz", "zst", "bz2", "lzma")
+			comp, ok := memberCompression(h.name, memberData, "gz", "xz", "zst", "bz2", "lzma")
 			if !ok {
 				return invalid("member %q: unsupported compression", h.name)
 			}
@@ -246,7 +246,7 @@ func (d *reader) read() error {
 
 // compression returns the compression suffix of member name, which starts
 // with base, if it is one of allowed or none.
-func compression(name, base string, allowed ...string) (string, bool) {
+func memberCompression(name, base string, allowed ...string) (string, bool) {
 	ext := name[len(base):]
 	if ext == "" {
 		return "", true
