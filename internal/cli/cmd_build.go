@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/packhouse/packhouse/internal/apk"
 	"github.com/packhouse/packhouse/internal/build"
@@ -21,17 +20,6 @@ import (
 // collects, and a build would reach 2x that in RSS.
 const buildMemoryLimit = 40 << 20
 
-// buildPusher lets the push client provide "packhouse build --push": it
-// adds its own flags (project, branch, …) to the build command and uploads
-// the files the build wrote. Nil until the push client sets it.
-type buildPusher struct {
-	AddFlags func(f *pflag.FlagSet)
-	Push     func(cmd *cobra.Command, g *globalOptions, files []string) error
-}
-
-// buildPushHook, when set, enables --push.
-var buildPushHook *buildPusher
-
 type buildOptions struct {
 	config    string
 	packagers []string
@@ -40,6 +28,7 @@ type buildOptions struct {
 	key       string
 	keyName   string
 	push      bool
+	pushOpts  pushOptions
 	verbose   bool
 }
 
@@ -76,10 +65,8 @@ format's own.`,
 	f.StringVar(&o.key, "key", "", "PEM RSA private key to sign apk packages with (default: the spec's apk.signature.key_file)")
 	f.StringVar(&o.keyName, "key-name", "", "name of the apk signing key in /etc/apk/keys (default: the spec's apk.signature.key_name, else the maintainer's email + .rsa.pub)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log each package as it is written")
-	if buildPushHook != nil {
-		f.BoolVar(&o.push, "push", false, "push the packages built to the server")
-		buildPushHook.AddFlags(f)
-	}
+	f.BoolVar(&o.push, "push", false, "push the packages built to the server (with the flags of packhouse push)")
+	addPushFlags(f, &o.pushOpts)
 	return cmd
 }
 
@@ -122,7 +109,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions) error {
 		return err
 	}
 	if o.push {
-		return buildPushHook.Push(cmd, g, files)
+		return runPush(cmd, g, &o.pushOpts, files)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/packhouse/packhouse/internal/client"
@@ -51,7 +52,13 @@ GITHUB_HEAD_REF or GITHUB_REF_NAME (GitHub), CHANGE_BRANCH or BRANCH_NAME
 			return runPush(cmd, g, o, args)
 		},
 	}
-	f := cmd.Flags()
+	addPushFlags(cmd.Flags(), o)
+	return cmd
+}
+
+// addPushFlags adds the flags of a push; packhouse build --push takes them
+// too.
+func addPushFlags(f *pflag.FlagSet, o *pushOptions) {
 	f.StringVarP(&o.project, "project", "p", os.Getenv("PACKHOUSE_PROJECT"), "project to push to (env PACKHOUSE_PROJECT)")
 	f.StringVarP(&o.branch, "branch", "b", "", "branch to push to (default: from CI variables or git)")
 	f.BoolVar(&o.replace, "replace", false, "replace a package of the same name, version and architecture in the branch")
@@ -59,7 +66,6 @@ GITHUB_HEAD_REF or GITHUB_REF_NAME (GitHub), CHANGE_BRANCH or BRANCH_NAME
 	f.BoolVar(&o.noCache, "no-cache", false, "hash every file, neither reading nor writing the hash cache")
 	f.StringVar(&o.cacheFile, "hash-cache", envOr("PACKHOUSE_HASH_CACHE", ""), "hash cache file (env PACKHOUSE_HASH_CACHE; default $XDG_CACHE_HOME/packhouse/hashes)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures")
-	return cmd
 }
 
 func runPush(cmd *cobra.Command, g *globalOptions, o *pushOptions, args []string) error {
