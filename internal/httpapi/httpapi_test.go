@@ -434,6 +434,25 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 
+	// The token and many-package endpoints refuse malformed input.
+	if resp, body := e.do("DELETE", "/api/v1/tokens/abc", e.admin, nil, nil); resp.StatusCode != 400 {
+		t.Errorf("DELETE /api/v1/tokens/abc: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do("DELETE", "/api/v1/tokens/999", e.admin, nil, nil); resp.StatusCode != 404 {
+		t.Errorf("DELETE of an unknown token: %d %s", resp.StatusCode, body)
+	}
+	var link bytes.Buffer
+	tw := tar.NewWriter(&link)
+	tw.WriteHeader(&tar.Header{Name: hex.EncodeToString(goodSum[:]), Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"})
+	tw.Close()
+	tarHeader := map[string]string{"Content-Type": "application/x-tar"}
+	if resp, body := e.do("PUT", "/api/v1/projects/server/push?branch=master", e.admin, bytes.NewReader(link.Bytes()), tarHeader); resp.StatusCode != 400 {
+		t.Errorf("tar with a symlink entry: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do("PUT", "/api/v1/projects/server/push?branch=master", e.admin, strings.NewReader(strings.Repeat("garbage!", 200)), tarHeader); resp.StatusCode != 400 {
+		t.Errorf("a tar stream of garbage: %d %s", resp.StatusCode, body)
+	}
+
 	// URLs with encoded slashes and dots reach nothing.
 	for _, p := range []string{
 		"/apt/product/dists/..%2F..%2Fetc/Release",
