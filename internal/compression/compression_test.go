@@ -5,6 +5,10 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -123,5 +127,36 @@ func TestEmptyStream(t *testing.T) {
 		if got := decompress(t, algo, b.Bytes()); len(got) != 0 {
 			t.Errorf("%s: %d bytes from an empty stream", algo, len(got))
 		}
+	}
+}
+
+// TestXzBlocksWithXzTool has xz(1) check the multi-block stream and list
+// its blocks.
+func TestXzBlocksWithXzTool(t *testing.T) {
+	if _, err := exec.LookPath("xz"); err != nil {
+		t.Skip("xz not installed")
+	}
+	in := make([]byte, 2*xzBlock+1000)
+	for i := range in {
+		in[i] = byte(i % 251)
+	}
+	var b bytes.Buffer
+	w, _ := NewWriter(&b, Xz, 0)
+	w.Write(in)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "x.xz")
+	os.WriteFile(f, b.Bytes(), 0o644)
+	out, err := exec.Command("xz", "--robot", "-lv", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xz -l: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "\nblock\t1\t1\t") || !strings.Contains(string(out), "\nblock\t1\t3\t") {
+		t.Errorf("want three blocks:\n%s", out)
+	}
+	got, err := exec.Command("xz", "-dc", f).Output()
+	if err != nil || !bytes.Equal(got, in) {
+		t.Errorf("xz -d: %v", err)
 	}
 }
