@@ -352,3 +352,22 @@ func FuzzRead(f *testing.F) {
 		_ = fmt.Sprint(p.Get("pkgname"))
 	})
 }
+
+// TestReadBoundsTrailingData: bytes after the data tar's end, inside the
+// gzip stream, count against the limit too.
+func TestReadBoundsTrailingData(t *testing.T) {
+	var b bytes.Buffer
+	seg, err := segment([]segmentEntry{{".PKGINFO", 0o644, []byte("pkgname = x\n")}}, &spec.Package{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write(seg)
+	gz := gzip.NewWriter(&b)
+	tw := tar.NewWriter(gz)
+	tw.Close()
+	gz.Write(make([]byte, 2<<20)) // zeros after the end-of-archive blocks
+	gz.Close()
+	if _, err := Read(bytes.NewReader(b.Bytes()), Limits{MaxControl: 1 << 16, MaxData: 1 << 20, MaxEntries: 10}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("got %v", err)
+	}
+}

@@ -229,12 +229,17 @@ func Read(r io.Reader, lim Limits) (*Package, error) {
 		return nil, fmt.Errorf("%w: data gzip stream: %v", ErrInvalid, err)
 	}
 	zr.Multistream(false)
-	if err := readData(zr, p, lim); err != nil {
+	lr := &io.LimitedReader{R: zr, N: lim.MaxData + 1}
+	if err := readData(lr, p, lim); err != nil {
 		return nil, err
 	}
-	// Drain to the end of the stream so that the hash covers its trailer.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
+	// Drain to the end of the stream, within the same limit, so that the
+	// hash covers its trailer.
+	if _, err := io.Copy(io.Discard, lr); err != nil {
 		return nil, fmt.Errorf("%w: data stream: %v", ErrInvalid, err)
+	}
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("%w: data larger than %d bytes", ErrTooLarge, lim.MaxData)
 	}
 	p.DataHash = hex.EncodeToString(dh.Sum(nil))
 	if want := p.Get("datahash"); want != "" && want != p.DataHash {
@@ -284,8 +289,7 @@ func readSegment(r io.Reader, max int64) ([]rawEntry, bool, error) {
 	return out, cut, nil
 }
 
-func readData(r io.Reader, p *Package, lim Limits) error {
-	lr := &io.LimitedReader{R: r, N: lim.MaxData + 1}
+func readData(lr *io.LimitedReader, p *Package, lim Limits) error {
 	tr := tar.NewReader(lr)
 	h1 := sha1.New()
 	for {
