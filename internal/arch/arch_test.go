@@ -15,9 +15,7 @@ import (
 
 func needTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		testtool.Need(t, name)
-	}
+	testtool.Need(t, name)
 }
 
 func resolve(t *testing.T, specPath string) *spec.Package {

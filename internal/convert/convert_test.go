@@ -23,9 +23,7 @@ import (
 
 func needTool(t *testing.T, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		testtool.Need(t, name)
-	}
+	testtool.Need(t, name)
 }
 
 // dpkgDeb builds a .deb with the real dpkg-deb, with the control fields a

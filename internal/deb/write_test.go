@@ -17,11 +17,7 @@ import (
 // acceptance tests must run.
 func writeNeedTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		testtool.Need(t, name)
-	}
-	return p
+	return testtool.Path(t, name)
 }
 
 func writeResolve(t *testing.T, specPath, arch string, env map[string]string) *spec.Package {

@@ -36,3 +36,11 @@ func NeedRoot(t testing.TB) {
 		t.Skip("this test needs root")
 	}
 }
+
+// Path is Need for one tool, returning where it is.
+func Path(t testing.TB, tool string) string {
+	t.Helper()
+	Need(t, tool)
+	p, _ := exec.LookPath(tool)
+	return p
+}

@@ -345,12 +345,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // in CI (testtool).
 func lookPath(t *testing.T, name string) string {
 	t.Helper()
-	testtool.Need(t, name)
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testtool.Path(t, name)
 }
 
 func run(t *testing.T, name string, args ...string) string {
