@@ -50,21 +50,34 @@ type Package struct {
 	MD5     string
 	SHA1    string
 	SHA512  string
-	Format  string // "deb"
+	Format  string // one of the Format constants
 	Name    string
 	Version string
-	Arch    string
-	// Control is the package's own control paragraph, as it was in the
-	// package (deb822, no trailing newline).
+	Arch    string // in the format's own naming: amd64, x86_64, noarch, any, ...
+	// Control is what the indexes need of the package. For a deb it is
+	// its own control paragraph, as it was in the package (deb822, no
+	// trailing newline); for other formats it is the format's metadata as
+	// JSON (see package service).
 	Control  string
 	Filename string // base name it was pushed as
 	Created  time.Time
 }
 
+// Package formats. Each is served by its own kind of repository; a
+// branch's package hides another's only within one format.
+const (
+	FormatDeb  = "deb"
+	FormatRPM  = "rpm"
+	FormatArch = "arch"
+	FormatAPK  = "apk"
+	FormatFile = "file" // any other file, named and versioned by its pusher
+)
+
 // Entry is a package as a member of a branch: what views are made of.
 type Entry struct {
 	PackageID int64
 	SHA256    string
+	Format    string
 	Name      string
 	Version   string
 	Arch      string
@@ -139,26 +152,34 @@ type Token struct {
 	Created     time.Time
 }
 
-// Publication is the signed Release of one view, and what it was made from.
+// Publication is the signed state of one view in one format, and what it
+// was made from.
 type Publication struct {
 	RepositoryID int64
-	Suite        string
+	Format       string
+	Suite        string // the branch name the view is of
 	// Inputs identifies the branch generations the indexes were made from.
-	Inputs     string
+	Inputs string
+	// Content identifies the index files' bytes: when a new build has the
+	// same, the publication keeps its date and signatures.
+	Content    string
 	Date       time.Time
 	ValidUntil time.Time
-	Release    []byte
-	InRelease  []byte
-	ReleaseGPG []byte
+	// Files are the publication's small signed files, by path: apt's
+	// Release, InRelease and Release.gpg; rpm-md's repomd.xml and its
+	// signature; pacman's database signatures. They switch with the
+	// publication, atomically.
+	Files map[string][]byte
 }
 
 // IndexFile is a published index file, stored as a sequence of chunks so
-// that one change rewrites one chunk. Release files list it by SHA-256,
-// and it is served under by-hash.
+// that one change rewrites one chunk. A publication's signed files list it
+// by SHA-256; earlier ones stay, by hash, for a grace period.
 type IndexFile struct {
 	RepositoryID int64
+	Format       string
 	Suite        string
-	Path         string // relative to dists/<suite>/: "main/binary-amd64/Packages.gz"
+	Path         string // relative to the view: "main/binary-amd64/Packages.gz", "repodata/...-primary.xml.gz"
 	SHA256       string
 	Size         int64
 	Gzip         bool     // made of the chunks' gzip members, not their plain text
@@ -209,16 +230,18 @@ type Store interface {
 	Tokens(ctx context.Context) ([]Token, error)
 	DeleteToken(ctx context.Context, id int64) error
 
-	Publication(ctx context.Context, repositoryID int64, suite string) (Publication, error)
+	// Publication returns a view's publication in a format, with its
+	// signed files.
+	Publication(ctx context.Context, repositoryID int64, format, suite string) (Publication, error)
 	// Publish records a new publication, its index files and the chunks
 	// they use that are not stored yet, in one transaction. It fails with
 	// ErrConflict when the stored publication's date is later than
 	// p.Date, so that Date never goes backwards. Index files of earlier
 	// publications stay until they are older than prune.
 	Publish(ctx context.Context, p Publication, files []IndexFile, chunks []Chunk, prune time.Time) error
-	IndexFile(ctx context.Context, repositoryID int64, suite, sha256 string) (IndexFile, error)
+	IndexFile(ctx context.Context, repositoryID int64, format, suite, sha256 string) (IndexFile, error)
 	// CurrentIndexFile is the index file at path in the latest publication.
-	CurrentIndexFile(ctx context.Context, repositoryID int64, suite, path string) (IndexFile, error)
+	CurrentIndexFile(ctx context.Context, repositoryID int64, format, suite, path string) (IndexFile, error)
 	// HasChunks reports which of keys are stored.
 	HasChunks(ctx context.Context, keys []string) (map[string]bool, error)
 	// ChunkData returns the plain or gzip bytes of chunks, by key.

@@ -80,24 +80,15 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 	if err != nil {
 		return Content{}, err
 	}
-	p := pub.Publication
-	one := func(b []byte) (Content, error) {
-		sum := sha256.Sum256(b)
-		return Content{Bytes: b, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
-	}
 	switch file {
-	case "InRelease":
-		return one(p.InRelease)
-	case "Release":
-		return one(p.Release)
-	case "Release.gpg":
-		return one(p.ReleaseGPG)
+	case "InRelease", "Release", "Release.gpg":
+		return bytesContent(pub.Publication.Files[file]), nil
 	}
 	var f meta.IndexFile
 	if m := byHashRE.FindStringSubmatch(file); m != nil {
 		// Earlier Releases' files stay here for a grace period, so that a
 		// client that read an older InRelease still finds what it names.
-		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, suite, m[2])
+		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, m[2])
 		if err != nil {
 			return Content{}, err
 		}
@@ -111,11 +102,16 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 	if !packageRE.MatchString(file) {
 		return Content{}, fmt.Errorf("%s: %w", file, ErrNotFound)
 	}
-	f, err = s.meta.CurrentIndexFile(ctx, pub.Repository.ID, suite, file)
+	f, err = s.meta.CurrentIndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, file)
 	if err != nil {
 		return Content{}, err
 	}
 	return indexContent(f), nil
+}
+
+func bytesContent(b []byte) Content {
+	sum := sha256.Sum256(b)
+	return Content{Bytes: b, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
 }
 
 func indexContent(f meta.IndexFile) Content {

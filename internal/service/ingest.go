@@ -144,7 +144,7 @@ func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums)
 	return &meta.Package{
 		SHA256: sums.SHA256, MD5: sums.MD5, SHA1: sums.SHA1, SHA512: sums.SHA512,
 		Size:    w.Size(),
-		Format:  "deb",
+		Format:  meta.FormatDeb,
 		Name:    p.Name,
 		Version: p.Version,
 		Arch:    p.Architecture,

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"slices"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/packhouse/packhouse/internal/index/apt"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/view"
 )
@@ -32,22 +32,54 @@ import (
 const (
 	chunkEvery = 128
 	chunkMax   = 1024
-	// chunkFormat names the stanza format; changing how a stanza is
-	// written must change it, so that old chunks are not reused.
-	chunkFormat = "apt-packages-1"
 )
 
-// Published is the signed state of one view, and the repository it is of.
+// A publisher makes one format's indexes of a view and signs them.
+type publisher struct {
+	format string // meta.Format*
+	// version names how the indexes are written. It is part of every
+	// publication's inputs and every chunk's key: changing how an index
+	// is written must change it, so that views are published again and
+	// old chunks are not reused.
+	version string
+	// index makes the index files of b.entries.
+	index func(s *Service, ctx context.Context, b *build) error
+	// sign makes the publication's signed files, dated b.date.
+	sign func(s *Service, b *build) error
+}
+
+// build is one publication being made.
+type build struct {
+	version string // the publisher's
+	repo    meta.Repository
+	suite   string
+	// entries are the view's packages of the publisher's format, sorted.
+	entries          []*meta.Entry
+	date, validUntil time.Time
+
+	// Made by index:
+	archs  []string // the architectures indexed, in order
+	files  []meta.IndexFile
+	chunks []meta.Chunk
+	// hashes keeps, by index file path, the final hash state of the files
+	// made with sumFile, for signatures made over them.
+	hashes map[string]hash.Hash
+	// Made by sign:
+	signed map[string][]byte
+}
+
+// Published is the signed state of one view in one format, and the
+// repository it is of.
 type Published struct {
 	Repository  meta.Repository
 	Publication meta.Publication
 }
 
-// Release returns the current publication of a repository at a branch,
-// publishing first if the view changed since, or if its Release is close
-// to expiring. Index builds of one view are serialised; a build changes
-// only the chunks whose packages changed.
-func (s *Service) Release(ctx context.Context, repoName, suite string) (Published, error) {
+// current returns the publication of a repository at a branch in one
+// format, publishing first if the view changed since, or if its
+// signatures are close to expiring. Index builds of one view are
+// serialised; a build changes only the chunks whose packages changed.
+func (s *Service) current(ctx context.Context, pb *publisher, repoName, suite string) (Published, error) {
 	if err := ValidName("repository", repoName); err != nil {
 		return Published{}, err
 	}
@@ -65,8 +97,8 @@ func (s *Service) Release(ctx context.Context, repoName, suite string) (Publishe
 	if !hasBranch(sources, suite) {
 		return Published{}, fmt.Errorf("no project of repository %q has a branch %q: %w", repoName, suite, ErrNotFound)
 	}
-	inputs := inputsKey(repo, sources)
-	pub, err := s.meta.Publication(ctx, repo.ID, suite)
+	inputs := inputsKey(pb, repo, sources)
+	pub, err := s.meta.Publication(ctx, repo.ID, pb.format, suite)
 	if err == nil && s.fresh(pub, inputs) {
 		return Published{repo, pub}, nil
 	}
@@ -74,11 +106,11 @@ func (s *Service) Release(ctx context.Context, repoName, suite string) (Publishe
 		return Published{}, err
 	}
 
-	mu, _ := s.publishing.LoadOrStore(fmt.Sprint(repo.ID, "/", suite), &sync.Mutex{})
+	mu, _ := s.publishing.LoadOrStore(fmt.Sprint(repo.ID, "/", pb.format, "/", suite), &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	// Someone may have published while this call waited for the lock.
-	pub, err = s.meta.Publication(ctx, repo.ID, suite)
+	pub, err = s.meta.Publication(ctx, repo.ID, pb.format, suite)
 	if err == nil && s.fresh(pub, inputs) {
 		return Published{repo, pub}, nil
 	}
@@ -86,10 +118,10 @@ func (s *Service) Release(ctx context.Context, repoName, suite string) (Publishe
 	if err != nil {
 		prev = meta.Publication{}
 	}
-	pub, err = s.publish(ctx, repo, suite, sources, prev)
+	pub, err = s.publish(ctx, pb, repo, suite, sources, prev)
 	if errors.Is(err, meta.ErrConflict) {
 		// Another server published a newer one.
-		pub, err = s.meta.Publication(ctx, repo.ID, suite)
+		pub, err = s.meta.Publication(ctx, repo.ID, pb.format, suite)
 	}
 	return Published{repo, pub}, err
 }
@@ -106,13 +138,19 @@ func hasBranch(sources []meta.Source, suite string) bool {
 }
 
 func (s *Service) fresh(p meta.Publication, inputs string) bool {
-	return p.Inputs == inputs && s.cfg.Now().Before(p.ValidUntil.Add(-s.cfg.ReleaseValidity/4))
+	return p.Inputs == inputs && !s.expiring(p)
+}
+
+// expiring reports whether a publication's signatures are close enough
+// to their end to be made again.
+func (s *Service) expiring(p meta.Publication) bool {
+	return !s.cfg.Now().Before(p.ValidUntil.Add(-s.cfg.ReleaseValidity / 4))
 }
 
 // inputsKey names what a view's indexes are made from.
-func inputsKey(repo meta.Repository, sources []meta.Source) string {
+func inputsKey(pb *publisher, repo meta.Repository, sources []meta.Source) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\narchs %s\n", chunkFormat, strings.Join(repo.Architectures, " "))
+	fmt.Fprintf(h, "%s\narchs %s\n", pb.version, strings.Join(repo.Architectures, " "))
 	for _, src := range sources {
 		fmt.Fprintf(h, "%d", src.ProjectID)
 		for _, ref := range []*meta.BranchRef{src.Default, src.Overlay} {
@@ -127,119 +165,113 @@ func inputsKey(repo meta.Repository, sources []meta.Source) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (s *Service) publish(ctx context.Context, repo meta.Repository, suite string, sources []meta.Source, prev meta.Publication) (meta.Publication, error) {
+// contentKey names the bytes of a publication's index files.
+func contentKey(pb *publisher, files []meta.IndexFile) string {
+	lines := make([]string, len(files))
+	for i, f := range files {
+		lines[i] = f.Path + " " + f.SHA256
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	fmt.Fprintln(h, pb.version)
+	for _, l := range lines {
+		fmt.Fprintln(h, l)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// view resolves the packages a view shows, from the branches' sets. The
+// sets may be newer than sources; the returned sources name what was
+// really used, so that the next read finds the publication current.
+func (s *Service) view(ctx context.Context, sources []meta.Source) (view.View, []meta.Source, error) {
 	layers := make([]view.Layer, len(sources))
-	// The sets may be newer than sources; the inputs are then named by
-	// what was really used, and the next read finds them current.
 	used := slices.Clone(sources)
 	for i, src := range sources {
 		var err error
 		var gen int64
 		if layers[i].Default, gen, err = s.sets.get(ctx, s.meta, src.Default); err != nil {
-			return meta.Publication{}, err
+			return nil, nil, err
 		}
 		if src.Default != nil {
 			used[i].Default = &meta.BranchRef{ID: src.Default.ID, Gen: gen}
 		}
 		if layers[i].Overlay, gen, err = s.sets.get(ctx, s.meta, src.Overlay); err != nil {
-			return meta.Publication{}, err
+			return nil, nil, err
 		}
 		if src.Overlay != nil {
 			used[i].Overlay = &meta.BranchRef{ID: src.Overlay.ID, Gen: gen}
 		}
 	}
-	v := view.Resolve(layers)
-	archs := architectures(v, repo.Architectures)
+	return view.Resolve(layers), used, nil
+}
 
-	var files []meta.IndexFile
-	var listed []apt.File
-	var made []meta.Chunk
-	for _, arch := range archs {
-		var members []*meta.Entry
-		for e := range v.All() {
-			if e.Arch == arch || e.Arch == "all" {
-				members = append(members, e)
-			}
-		}
-		dir := "main/binary-" + arch + "/"
-		keys, fresh, err := s.buildChunks(ctx, s.layouts.order(fmt.Sprint(repo.ID, "/", suite, "/", dir), members))
-		if err != nil {
-			return meta.Publication{}, err
-		}
-		made = append(made, fresh...)
-		for _, f := range []meta.IndexFile{{Path: dir + "Packages"}, {Path: dir + "Packages.gz", Gzip: true}} {
-			f.Chunks = keys
-			f.SHA256, f.Size, err = s.hashes.sum(ctx, s, fmt.Sprint(repo.ID, "/", suite, "/", f.Path), keys, f.Gzip)
-			if err != nil {
-				return meta.Publication{}, err
-			}
-			files = append(files, f)
-			listed = append(listed, apt.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
+// ofFormat lists a view's packages of one format, in order.
+func ofFormat(v view.View, format string) []*meta.Entry {
+	var out []*meta.Entry
+	for e := range v.All() {
+		if e.Format == format {
+			out = append(out, e)
 		}
 	}
+	return out
+}
 
-	// Date never goes backwards, even if the clock does; Release dates
-	// have whole seconds, so two publications may share one.
-	now := s.cfg.Now().UTC().Truncate(time.Second)
-	date := now
-	if prev.Date.After(date) {
-		date = prev.Date
-	}
-	rel := apt.Release{
-		Origin: s.cfg.Origin, Label: repo.Name, Suite: suite, Codename: suite,
-		Description:   fmt.Sprintf("%s at %s", repo.Name, suite),
-		Date:          date,
-		ValidUntil:    now.Add(s.cfg.ReleaseValidity),
-		Architectures: archs,
-		Components:    []string{"main"},
-		Files:         listed,
-	}
-	text := rel.Bytes()
-	inRelease, err := s.key.ClearSign(text, date)
+func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Repository, suite string, sources []meta.Source, prev meta.Publication) (meta.Publication, error) {
+	v, used, err := s.view(ctx, sources)
 	if err != nil {
-		return meta.Publication{}, fmt.Errorf("sign InRelease: %w", err)
-	}
-	detached, err := s.key.DetachSign(text, date)
-	if err != nil {
-		return meta.Publication{}, fmt.Errorf("sign Release: %w", err)
-	}
-	pub := meta.Publication{RepositoryID: repo.ID, Suite: suite, Inputs: inputsKey(repo, used), Date: date, ValidUntil: rel.ValidUntil,
-		Release: text, InRelease: inRelease, ReleaseGPG: detached}
-	if err := s.meta.Publish(ctx, pub, files, made, s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
-	s.log.Debug("published", "repository", repo.Name, "suite", suite, "packages", v.Len(), "architectures", archs)
+	// Dates never go backwards, even if the clock does; they have whole
+	// seconds, so two publications may share one.
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	b := &build{version: pb.version, repo: repo, suite: suite, entries: ofFormat(v, pb.format), date: now, validUntil: now.Add(s.cfg.ReleaseValidity),
+		hashes: map[string]hash.Hash{}}
+	if prev.Date.After(b.date) {
+		b.date = prev.Date
+	}
+	if err := pb.index(s, ctx, b); err != nil {
+		return meta.Publication{}, err
+	}
+	pub := meta.Publication{RepositoryID: repo.ID, Format: pb.format, Suite: suite, Inputs: inputsKey(pb, repo, used),
+		Content: contentKey(pb, b.files)}
+	if pub.Content == prev.Content && !s.expiring(prev) {
+		// Other formats' packages changed, or nothing did: the signed
+		// files stay as they are, and clients see no new date.
+		pub.Date, pub.ValidUntil, pub.Files = prev.Date, prev.ValidUntil, prev.Files
+	} else {
+		if err := pb.sign(s, b); err != nil {
+			return meta.Publication{}, err
+		}
+		pub.Date, pub.ValidUntil, pub.Files = b.date, b.validUntil, b.signed
+	}
+	if err := s.meta.Publish(ctx, pub, b.files, b.chunks, s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
+		return meta.Publication{}, err
+	}
+	s.log.Debug("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries))
 	return pub, nil
 }
 
-// architectures lists the architectures a view's Release offers: the
-// repository's own list and every one its packages bring. Packages of
-// architecture "all" are listed in every architecture's index.
-func architectures(v view.View, configured []string) []string {
-	seen := map[string]bool{}
-	for _, a := range configured {
-		seen[a] = true
-	}
-	for e := range v.All() {
-		if e.Arch != "all" {
-			seen[e.Arch] = true
-		}
-	}
-	if len(seen) == 0 {
-		seen["amd64"] = true
-	}
-	out := make([]string, 0, len(seen))
-	for a := range seen {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
+// chunkKind is one text an index has per package: apt's stanza, rpm-md's
+// primary element, a pacman database's tar entries. Each kind's chunks
+// are cut at the same packages.
+type chunkKind struct {
+	name string // with the publisher's version, names the chunks' text
+	// append appends the package's text; decoded is what the publisher's
+	// decode returned for it.
+	append func(b []byte, p *meta.Package, decoded any) ([]byte, error)
 }
 
 // chunkSpec is one run of packages of an index.
 type chunkSpec struct {
-	key     string
+	id      [sha256.Size]byte // over the member packages' SHA-256s
 	members []*meta.Entry
+}
+
+func (sp *chunkSpec) key(version string, k *chunkKind) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", version, k.name)
+	h.Write(sp.id[:])
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // cutChunks cuts a run of an index into chunks. An empty index is one
@@ -252,18 +284,17 @@ func cutChunks(members []*meta.Entry) []chunkSpec {
 	for i, e := range members {
 		if i == start {
 			h.Reset()
-			io.WriteString(h, chunkFormat)
 		}
 		io.WriteString(h, e.SHA256)
 		if i+1-start >= chunkMax || cutAfter(e.SHA256) || i == len(members)-1 {
-			out = append(out, chunkSpec{key: hex.EncodeToString(h.Sum(nil)), members: members[start : i+1]})
+			sp := chunkSpec{members: members[start : i+1]}
+			h.Sum(sp.id[:0])
+			out = append(out, sp)
 			start = i + 1
 		}
 	}
 	if len(out) == 0 {
-		h.Reset()
-		io.WriteString(h, chunkFormat)
-		out = append(out, chunkSpec{key: hex.EncodeToString(h.Sum(nil))})
+		out = append(out, chunkSpec{id: sha256.Sum256(nil)})
 	}
 	return out
 }
@@ -277,9 +308,11 @@ func cutAfter(sha string) bool {
 	return (int(b[0])<<8|int(b[1]))%chunkEvery == 0
 }
 
-// buildChunks returns the chunk keys of an index laid out in runs, and the
-// chunks that no view had made before, which the publication stores.
-func (s *Service) buildChunks(ctx context.Context, runs [][]*meta.Entry) ([]string, []meta.Chunk, error) {
+// buildChunks returns, for each kind, the chunk keys of an index laid out
+// in runs, and adds to b the chunks that no view had made before. decode,
+// if set, turns a package's stored metadata into what the kinds' append
+// functions take, once per package.
+func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([][]string, error) {
 	var specs []chunkSpec
 	for _, run := range runs {
 		if len(run) > 0 {
@@ -289,46 +322,54 @@ func (s *Service) buildChunks(ctx context.Context, runs [][]*meta.Entry) ([]stri
 	if len(specs) == 0 {
 		specs = cutChunks(nil)
 	}
-	keys := make([]string, len(specs))
+	keys := make([][]string, len(kinds))
+	for k := range kinds {
+		keys[k] = make([]string, len(specs))
+	}
 	var unknown []string
-	for i, sp := range specs {
-		keys[i] = sp.key
-		if _, ok := s.chunks.get(sp.key); !ok {
-			unknown = append(unknown, sp.key)
+	for i := range specs {
+		for k := range kinds {
+			key := specs[i].key(b.version, &kinds[k])
+			keys[k][i] = key
+			if _, ok := s.chunks.get(key); !ok {
+				unknown = append(unknown, key)
+			}
 		}
 	}
 	if len(unknown) == 0 {
-		return keys, nil, nil
+		return keys, nil
 	}
 	stored, err := s.meta.HasChunks(ctx, unknown)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var build []chunkSpec
+	var build []int
 	var ids []int64
-	for _, sp := range specs {
-		if _, ok := s.chunks.get(sp.key); ok || stored[sp.key] {
-			continue
-		}
-		build = append(build, sp)
-		for _, e := range sp.members {
-			ids = append(ids, e.PackageID)
+	for i, sp := range specs {
+		for k := range kinds {
+			if _, ok := s.chunks.get(keys[k][i]); !ok && !stored[keys[k][i]] {
+				build = append(build, i)
+				for _, e := range sp.members {
+					ids = append(ids, e.PackageID)
+				}
+				break
+			}
 		}
 	}
 	if len(build) == 0 {
-		return keys, nil, nil
+		return keys, nil
 	}
 	pkgs, err := s.meta.PackagesByID(ctx, ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	byID := make(map[int64]*meta.Package, len(pkgs))
 	for i := range pkgs {
 		byID[pkgs[i].ID] = &pkgs[i]
 	}
 
-	// Chunks are independent: compress them on every core.
-	made := make([]meta.Chunk, len(build))
+	// Chunks are independent: make and compress them on every core.
+	made := make([][]meta.Chunk, len(build))
 	errs := make([]error, len(build))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -336,45 +377,108 @@ func (s *Service) buildChunks(ctx context.Context, runs [][]*meta.Entry) ([]stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				made[i], errs[i] = makeChunk(build[i], byID)
+			for j := range next {
+				i := build[j]
+				made[j], errs[j] = makeChunks(specs[i].members, kinds, byID, decode)
+				for k := range made[j] {
+					made[j][k].Key = keys[k][i]
+				}
 			}
 		}()
 	}
-	for i := range build {
-		next <- i
+	for j := range build {
+		next <- j
 	}
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for _, c := range made {
-		s.chunks.put(c.Key, c.Raw, c.Gz)
+	for _, cs := range made {
+		for _, c := range cs {
+			s.chunks.put(c.Key, c.Raw, c.Gz)
+			b.chunks = append(b.chunks, c)
+		}
 	}
-	return keys, made, nil
+	return keys, nil
 }
 
-func makeChunk(sp chunkSpec, byID map[int64]*meta.Package) (meta.Chunk, error) {
-	var raw []byte
-	for _, e := range sp.members {
+// makeChunks makes one chunk of each kind for members, keys left empty.
+func makeChunks(members []*meta.Entry, kinds []chunkKind, byID map[int64]*meta.Package, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
+	raws := make([][]byte, len(kinds))
+	for _, e := range members {
 		p, ok := byID[e.PackageID]
 		if !ok {
-			return meta.Chunk{}, fmt.Errorf("package %d of an index is not stored", e.PackageID)
+			return nil, fmt.Errorf("package %d of an index is not stored", e.PackageID)
 		}
-		raw = apt.AppendStanza(raw, &apt.Package{
-			Control:  p.Control,
-			Filename: apt.PoolPath(p.Name, p.Version, p.Arch, p.SHA256),
-			Size:     p.Size, MD5: p.MD5, SHA1: p.SHA1, SHA256: p.SHA256,
-		})
+		var decoded any
+		if decode != nil {
+			var err error
+			if decoded, err = decode(p); err != nil {
+				return nil, fmt.Errorf("package %s: %w", p.SHA256, err)
+			}
+		}
+		for k := range kinds {
+			var err error
+			if raws[k], err = kinds[k].append(raws[k], p, decoded); err != nil {
+				return nil, fmt.Errorf("package %s: %w", p.SHA256, err)
+			}
+		}
 	}
+	out := make([]meta.Chunk, len(kinds))
+	for k, raw := range raws {
+		gz, err := gzipMember(raw)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = meta.Chunk{Raw: raw, Gz: gz}
+	}
+	return out, nil
+}
+
+func gzipMember(raw []byte) ([]byte, error) {
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
-		return meta.Chunk{}, err
+		return nil, err
 	}
-	return meta.Chunk{Key: sp.key, Raw: raw, Gz: gz.Bytes()}, nil
+	return gz.Bytes(), nil
+}
+
+// fixedChunk stores text that is not made of packages, such as an XML
+// document's head, as a chunk of its own, and returns its key.
+func (s *Service) fixedChunk(b *build, raw []byte) (string, error) {
+	sum := sha256.Sum256(raw)
+	key := "fixed-" + hex.EncodeToString(sum[:])
+	if _, ok := s.chunks.get(key); ok {
+		for _, c := range b.chunks {
+			if c.Key == key {
+				return key, nil
+			}
+		}
+	}
+	gz, err := gzipMember(raw)
+	if err != nil {
+		return "", err
+	}
+	s.chunks.put(key, raw, gz)
+	// Stored with the publication; a chunk stored already is kept.
+	b.chunks = append(b.chunks, meta.Chunk{Key: key, Raw: raw, Gz: gz})
+	return key, nil
+}
+
+// addFile adds an index file made of chunks to b, and returns it.
+func (s *Service) addFile(ctx context.Context, b *build, path string, keys []string, gzip bool) (meta.IndexFile, error) {
+	f := meta.IndexFile{Path: path, Chunks: keys, Gzip: gzip}
+	h, size, err := s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.suite, "/", path), keys, gzip)
+	if err != nil {
+		return f, err
+	}
+	f.SHA256, f.Size = hex.EncodeToString(h.Sum(nil)), size
+	b.hashes[path] = h
+	b.files = append(b.files, f)
+	return f, nil
 }
 
 // layouts keeps, per index, which packages form its base: an index is
@@ -443,7 +547,8 @@ const hashCacheMax = 4096
 
 func (c *hashCache) init() { c.m = map[string][]midstate{} }
 
-func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []string, gzip bool) (string, int64, error) {
+// sum returns the SHA-256 state after the file's bytes, and its size.
+func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []string, gzip bool) (hash.Hash, int64, error) {
 	c.mu.Lock()
 	prev := c.m[file]
 	c.mu.Unlock()
@@ -462,13 +567,13 @@ func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []str
 	var size int64
 	if k > 0 {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(prev[k-1].state); err != nil {
-			return "", 0, err
+			return nil, 0, err
 		}
 		size = prev[k-1].size
 	}
 	data, err := s.chunkBytes(ctx, keys[k:], gzip)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	states := append(make([]midstate, 0, len(keys)), prev[:k]...)
 	for i := k; i < len(keys); i++ {
@@ -477,7 +582,7 @@ func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []str
 		size += int64(len(b))
 		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
-			return "", 0, err
+			return nil, 0, err
 		}
 		states = append(states, midstate{chain: chains[i], state: st, size: size})
 	}
@@ -487,5 +592,5 @@ func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []str
 	}
 	c.m[file] = states
 	c.mu.Unlock()
-	return hex.EncodeToString(h.Sum(nil)), size, nil
+	return h, size, nil
 }

@@ -1,7 +1,7 @@
 // Package view resolves what a repository shows at a branch: for each
 // project, its default branch's packages overlaid by the branch's own,
 // where a package of the branch hides every default-branch package of the
-// same name and architecture. It is pure: sorted sets in, sorted set out.
+// same format, name and architecture. It is pure: sorted sets in, sorted set out.
 package view
 
 import (
@@ -11,11 +11,15 @@ import (
 	"github.com/packhouse/packhouse/internal/meta"
 )
 
-// Less orders entries by name, architecture, version and SHA-256: the
-// order of every index, so that equal inputs give equal bytes.
+// Less orders entries by format, name, architecture, version and SHA-256:
+// the order of every index, so that equal inputs give equal bytes. Each
+// format's entries are one run.
 func Less(a, b *meta.Entry) bool { return compare(a, b) < 0 }
 
 func compare(a, b *meta.Entry) int {
+	if c := strings.Compare(a.Format, b.Format); c != 0 {
+		return c
+	}
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
 	}
@@ -118,30 +122,35 @@ func Resolve(layers []Layer) View {
 }
 
 // hide splits base into the runs that remain once every package with the
-// name and architecture of one in overlay is taken out.
+// format, name and architecture of one in overlay is taken out.
 func hide(base, overlay []meta.Entry) [][]meta.Entry {
 	var runs [][]meta.Entry
 	for len(overlay) > 0 && len(base) > 0 {
-		name, arch := overlay[0].Name, overlay[0].Arch
-		lo, _ := slices.BinarySearchFunc(base, overlay[0], func(a, b meta.Entry) int { return compareKey(&a, b.Name, b.Arch) })
+		key := &overlay[0]
+		lo, _ := slices.BinarySearchFunc(base, overlay[0], func(a, b meta.Entry) int { return compareKey(&a, &b) })
 		hi := lo
-		for hi < len(base) && base[hi].Name == name && base[hi].Arch == arch {
+		for hi < len(base) && compareKey(&base[hi], key) == 0 {
 			hi++
 		}
 		runs = append(runs, base[:lo])
 		base = base[hi:]
-		for len(overlay) > 0 && overlay[0].Name == name && overlay[0].Arch == arch {
+		for len(overlay) > 0 && compareKey(&overlay[0], key) == 0 {
 			overlay = overlay[1:]
 		}
 	}
 	return append(runs, base)
 }
 
-func compareKey(a *meta.Entry, name, arch string) int {
-	if c := strings.Compare(a.Name, name); c != 0 {
+// compareKey orders by what a branch's package hides: format, name and
+// architecture.
+func compareKey(a, b *meta.Entry) int {
+	if c := strings.Compare(a.Format, b.Format); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Arch, arch)
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Arch, b.Arch)
 }
 
 // merge merges sorted lists into runs, dropping exact duplicates (the

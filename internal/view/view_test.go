@@ -9,7 +9,13 @@ import (
 )
 
 func e(name, version, arch string) meta.Entry {
-	return meta.Entry{Name: name, Version: version, Arch: arch, SHA256: name + version + arch}
+	return meta.Entry{Format: meta.FormatDeb, Name: name, Version: version, Arch: arch, SHA256: name + version + arch}
+}
+
+func rpmEntry(name, version, arch string) meta.Entry {
+	x := e(name, version, arch)
+	x.Format, x.SHA256 = meta.FormatRPM, "rpm"+x.SHA256
+	return x
 }
 
 func names(es []meta.Entry) string {
@@ -19,7 +25,11 @@ func names(es []meta.Entry) string {
 func viewNames(v View) string {
 	var s []string
 	for e := range v.All() {
-		s = append(s, e.Name+"="+e.Version+"/"+e.Arch)
+		prefix := ""
+		if e.Format != meta.FormatDeb {
+			prefix = e.Format + ":"
+		}
+		s = append(s, prefix+e.Name+"="+e.Version+"/"+e.Arch)
 	}
 	return strings.Join(s, " ")
 }
@@ -55,6 +65,14 @@ func TestResolve(t *testing.T) {
 				{Overlay: NewSet([]meta.Entry{e("tool", "2", "amd64")})},
 			},
 			"tool=1/amd64 tool=2/amd64",
+		},
+		{
+			"a branch's package hides only packages of its own format",
+			[]Layer{{
+				Default: NewSet([]meta.Entry{e("srv", "1", "x86_64"), rpmEntry("srv", "1", "x86_64"), rpmEntry("srv", "1", "aarch64")}),
+				Overlay: NewSet([]meta.Entry{rpmEntry("srv", "2", "x86_64")}),
+			}},
+			"srv=1/x86_64 rpm:srv=1/aarch64 rpm:srv=2/x86_64",
 		},
 		{
 			"the same package in two projects is listed once",

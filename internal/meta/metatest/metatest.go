@@ -150,6 +150,30 @@ func testLinkAndConflict(t *testing.T, s meta.Store) {
 	if pk := must(s.BranchPackages(ctx, p.ID, "master"))(t); len(pk) != 2 {
 		t.Fatalf("two versions: %+v", pk)
 	}
+	// Nor is the same name, version and architecture in another format.
+	rpmPkg := Pkg("r", "hello", "1.1", "amd64")
+	rpmPkg.Format = meta.FormatRPM
+	if r := link(t, s, meta.LinkRequest{ProjectID: p.ID, Branch: "master", New: rpmPkg}); r[0].Status != meta.Stored {
+		t.Fatalf("other format: %+v", r[0])
+	}
+	if pk := must(s.BranchPackages(ctx, p.ID, "master"))(t); len(pk) != 3 {
+		t.Fatalf("two formats: %+v", pk)
+	}
+	formats := map[string]int{}
+	for _, b := range must(s.Branches(ctx, p.ID))(t) {
+		if b.Name == "master" {
+			entries, _ := must2(t)(s.Entries(ctx, b.ID))
+			for _, e := range entries {
+				formats[e.Format]++
+			}
+		}
+	}
+	if formats[meta.FormatDeb] != 2 || formats[meta.FormatRPM] != 1 {
+		t.Fatalf("entries by format: %v", formats)
+	}
+	if err := s.Unlink(ctx, p.ID, "master", rpmPkg.SHA256); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Unlink(ctx, p.ID, "master", b.SHA256); err != nil {
 		t.Fatal(err)
 	}
@@ -265,20 +289,34 @@ func testTokens(t *testing.T, s meta.Store) {
 
 func testPublish(t *testing.T, s meta.Store) {
 	repo := must(s.CreateRepository(ctx, "product", nil))(t)
-	if _, err := s.Publication(ctx, repo.ID, "main"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.Publication(ctx, repo.ID, meta.FormatDeb, "main"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("no publication yet: %v", err)
 	}
 	never := time.Time{}
 	now := time.Now().UTC().Truncate(time.Second)
-	pub := meta.Publication{RepositoryID: repo.ID, Suite: "main", Inputs: "x", Date: now, ValidUntil: now.Add(time.Hour),
-		Release: []byte("r"), InRelease: []byte("i"), ReleaseGPG: []byte("g")}
+	pub := meta.Publication{RepositoryID: repo.ID, Format: meta.FormatDeb, Suite: "main", Inputs: "x", Content: "c", Date: now, ValidUntil: now.Add(time.Hour),
+		Files: map[string][]byte{"Release": []byte("r"), "InRelease": []byte("i"), "Release.gpg": {}}}
 	c1 := meta.Chunk{Key: "c1", Raw: []byte("one\n"), Gz: []byte{1}}
 	c2 := meta.Chunk{Key: "c2", Raw: []byte("two\n"), Gz: []byte{2}}
 	f1 := meta.IndexFile{Path: "main/binary-amd64/Packages", SHA256: "s1", Size: 8, Chunks: []string{"c1", "c2"}}
 	noErr(t, s.Publish(ctx, pub, []meta.IndexFile{f1}, []meta.Chunk{c1, c2}, never))
-	got := must(s.Publication(ctx, repo.ID, "main"))(t)
-	if got.Inputs != "x" || !got.Date.Equal(now) || string(got.Release) != "r" || string(got.InRelease) != "i" || string(got.ReleaseGPG) != "g" {
+	got := must(s.Publication(ctx, repo.ID, meta.FormatDeb, "main"))(t)
+	if got.Inputs != "x" || got.Content != "c" || !got.Date.Equal(now) || len(got.Files) != 3 || string(got.Files["Release"]) != "r" || string(got.Files["InRelease"]) != "i" ||
+		got.Files["Release.gpg"] == nil || len(got.Files["Release.gpg"]) != 0 {
 		t.Fatalf("Publication = %+v, want %+v", got, pub)
+	}
+	// Each format of a view is its own publication.
+	if _, err := s.Publication(ctx, repo.ID, meta.FormatRPM, "main"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("rpm publication: %v", err)
+	}
+	rpmPub := pub
+	rpmPub.Format, rpmPub.Files = meta.FormatRPM, map[string][]byte{"repodata/repomd.xml": []byte("<repomd/>")}
+	noErr(t, s.Publish(ctx, rpmPub, []meta.IndexFile{f1}, nil, never))
+	if got := must(s.Publication(ctx, repo.ID, meta.FormatRPM, "main"))(t); len(got.Files) != 1 || string(got.Files["repodata/repomd.xml"]) != "<repomd/>" {
+		t.Fatalf("rpm publication = %+v", got)
+	}
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatAPK, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("index file of another format: %v", err)
 	}
 	// Date never goes backwards; it may stay (Release dates have seconds).
 	older := pub
@@ -286,7 +324,12 @@ func testPublish(t *testing.T, s meta.Store) {
 	if err := s.Publish(ctx, older, nil, nil, never); !errors.Is(err, meta.ErrConflict) {
 		t.Fatalf("older date: %v", err)
 	}
+	// A publication's signed files are replaced, not merged.
+	pub.Files = map[string][]byte{"Release": []byte("r2")}
 	noErr(t, s.Publish(ctx, pub, nil, nil, never))
+	if got := must(s.Publication(ctx, repo.ID, meta.FormatDeb, "main"))(t); len(got.Files) != 1 || string(got.Files["Release"]) != "r2" {
+		t.Fatalf("republished files = %q", got.Files)
+	}
 
 	pub2 := pub
 	pub2.Date, pub2.Inputs = now.Add(time.Second), "y"
@@ -294,16 +337,16 @@ func testPublish(t *testing.T, s meta.Store) {
 	f2 := meta.IndexFile{Path: f1.Path, SHA256: "s2", Size: 6, Gzip: true, Chunks: []string{"c3"}}
 	// c1 again: a chunk that is stored already is kept as it is.
 	noErr(t, s.Publish(ctx, pub2, []meta.IndexFile{f2}, []meta.Chunk{c3, {Key: "c1", Raw: []byte("other"), Gz: nil}}, never))
-	cur := must(s.CurrentIndexFile(ctx, repo.ID, "main", f1.Path))(t)
+	cur := must(s.CurrentIndexFile(ctx, repo.ID, meta.FormatDeb, "main", f1.Path))(t)
 	if cur.SHA256 != "s2" || !cur.Gzip {
 		t.Fatalf("current = %+v", cur)
 	}
 	// The earlier file stays reachable by hash.
-	old := must(s.IndexFile(ctx, repo.ID, "main", "s1"))(t)
+	old := must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s1"))(t)
 	if fmt.Sprint(old.Chunks) != "[c1 c2]" || old.Size != 8 || old.Gzip {
 		t.Fatalf("old = %+v", old)
 	}
-	if _, err := s.IndexFile(ctx, repo.ID, "other", "s1"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "other", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("index file of another suite: %v", err)
 	}
 	has := must(s.HasChunks(ctx, []string{"c1", "c3", "nope"}))(t)
@@ -321,8 +364,8 @@ func testPublish(t *testing.T, s meta.Store) {
 	pub3 := pub2
 	pub3.Date = now.Add(2 * time.Second)
 	noErr(t, s.Publish(ctx, pub3, []meta.IndexFile{f2}, nil, time.Now()))
-	if _, err := s.IndexFile(ctx, repo.ID, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("pruned file: %v", err)
 	}
-	must(s.IndexFile(ctx, repo.ID, "main", "s2"))(t)
+	must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s2"))(t)
 }

@@ -142,4 +142,63 @@ CREATE TABLE index_chunks (
 	created BIGINT NOT NULL
 );
 `,
+	// Several package formats. A branch holds one package per format,
+	// name, architecture and version, so that an rpm and an Arch package
+	// of the same name and version live side by side; the branch's rows
+	// are copied over. Publications are per format and keep their signed
+	// files in a table of their own; being derived, they are dropped and
+	// made again on the next read.
+	`
+CREATE TABLE branch_entries (
+	branch_id BIGINT NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+	package_id BIGINT NOT NULL REFERENCES packages(id),
+	format TEXT NOT NULL,
+	name TEXT NOT NULL,
+	version TEXT NOT NULL,
+	arch TEXT NOT NULL,
+	added BIGINT NOT NULL,
+	PRIMARY KEY (branch_id, package_id),
+	UNIQUE (branch_id, format, name, arch, version)
+);
+INSERT INTO branch_entries (branch_id, package_id, format, name, version, arch, added)
+	SELECT bp.branch_id, bp.package_id, p.format, bp.name, bp.version, bp.arch, bp.added
+	FROM branch_packages bp JOIN packages p ON p.id = bp.package_id;
+DROP TABLE branch_packages;
+ALTER TABLE branch_entries RENAME TO branch_packages;
+CREATE INDEX branch_packages_package ON branch_packages (package_id);
+DROP TABLE index_files;
+DROP TABLE publications;
+CREATE TABLE publications (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	format TEXT NOT NULL,
+	suite TEXT NOT NULL,
+	inputs TEXT NOT NULL,
+	content TEXT NOT NULL,
+	date BIGINT NOT NULL,
+	valid_until BIGINT NOT NULL,
+	PRIMARY KEY (repository_id, format, suite)
+);
+CREATE TABLE publication_files (
+	repository_id BIGINT NOT NULL,
+	format TEXT NOT NULL,
+	suite TEXT NOT NULL,
+	path TEXT NOT NULL,
+	data {{bytes}} NOT NULL,
+	PRIMARY KEY (repository_id, format, suite, path),
+	FOREIGN KEY (repository_id, format, suite) REFERENCES publications (repository_id, format, suite) ON DELETE CASCADE
+);
+CREATE TABLE index_files (
+	repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+	format TEXT NOT NULL,
+	suite TEXT NOT NULL,
+	path TEXT NOT NULL,
+	sha256 TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	gzip {{bool}} NOT NULL,
+	chunks TEXT NOT NULL,
+	published BIGINT NOT NULL,
+	PRIMARY KEY (repository_id, format, suite, sha256)
+);
+CREATE INDEX index_files_path ON index_files (repository_id, format, suite, path, published);
+`,
 }

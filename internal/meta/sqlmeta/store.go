@@ -453,7 +453,7 @@ func (s *Store) Entries(ctx context.Context, branchID int64) ([]meta.Entry, int6
 		if err := s.txRowOn(ctx, s.read, tx, `SELECT gen FROM branches WHERE id = ?`, branchID).Scan(&gen); err != nil {
 			return notFound(err, "branch")
 		}
-		rows, err := s.txQuery(ctx, tx, `SELECT bp.package_id, p.sha256, bp.name, bp.version, bp.arch
+		rows, err := s.txQuery(ctx, tx, `SELECT bp.package_id, p.sha256, bp.format, bp.name, bp.version, bp.arch
 			FROM branch_packages bp JOIN packages p ON p.id = bp.package_id
 			WHERE bp.branch_id = ?`, branchID)
 		if err != nil {
@@ -462,7 +462,7 @@ func (s *Store) Entries(ctx context.Context, branchID int64) ([]meta.Entry, int6
 		defer rows.Close()
 		for rows.Next() {
 			var e meta.Entry
-			if err := rows.Scan(&e.PackageID, &e.SHA256, &e.Name, &e.Version, &e.Arch); err != nil {
+			if err := rows.Scan(&e.PackageID, &e.SHA256, &e.Format, &e.Name, &e.Version, &e.Arch); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -482,7 +482,7 @@ func (s *Store) Log(ctx context.Context, branchID, since int64) ([]meta.LogEntry
 		if gen == since {
 			return nil
 		}
-		rows, err := s.txQuery(ctx, tx, `SELECT l.gen, l.added, l.package_id, p.sha256, p.name, p.version, p.arch
+		rows, err := s.txQuery(ctx, tx, `SELECT l.gen, l.added, l.package_id, p.sha256, p.format, p.name, p.version, p.arch
 			FROM branch_log l JOIN packages p ON p.id = l.package_id
 			WHERE l.branch_id = ? AND l.gen > ? ORDER BY l.gen`, branchID, since)
 		if err != nil {
@@ -491,7 +491,7 @@ func (s *Store) Log(ctx context.Context, branchID, since int64) ([]meta.LogEntry
 		defer rows.Close()
 		for rows.Next() {
 			var l meta.LogEntry
-			if err := rows.Scan(&l.Gen, &l.Added, &l.Entry.PackageID, &l.Entry.SHA256, &l.Entry.Name, &l.Entry.Version, &l.Entry.Arch); err != nil {
+			if err := rows.Scan(&l.Gen, &l.Added, &l.Entry.PackageID, &l.Entry.SHA256, &l.Entry.Format, &l.Entry.Name, &l.Entry.Version, &l.Entry.Arch); err != nil {
 				return err
 			}
 			out = append(out, l)
@@ -652,8 +652,8 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 		return res, err
 	}
 	var other int64
-	err = s.txRow(ctx, tx, (`SELECT package_id FROM branch_packages WHERE branch_id = ? AND name = ? AND arch = ? AND version = ?`),
-		bid, pkg.Name, pkg.Arch, pkg.Version).Scan(&other)
+	err = s.txRow(ctx, tx, (`SELECT package_id FROM branch_packages WHERE branch_id = ? AND format = ? AND name = ? AND arch = ? AND version = ?`),
+		bid, pkg.Format, pkg.Name, pkg.Arch, pkg.Version).Scan(&other)
 	switch {
 	case err == nil && other == pkg.ID:
 		res.Status = meta.Present
@@ -675,8 +675,8 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, err
 	}
-	if _, err := s.txExec(ctx, tx, (`INSERT INTO branch_packages (branch_id, package_id, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?)`),
-		bid, pkg.ID, pkg.Name, pkg.Version, pkg.Arch, now); err != nil {
+	if _, err := s.txExec(ctx, tx, (`INSERT INTO branch_packages (branch_id, package_id, format, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		bid, pkg.ID, pkg.Format, pkg.Name, pkg.Version, pkg.Arch, now); err != nil {
 		return res, err
 	}
 	return res, s.bump(ctx, tx, bid, true, pkg.ID, now)
@@ -759,84 +759,118 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 
 // Publications
 
-func (s *Store) Publication(ctx context.Context, repositoryID int64, suite string) (meta.Publication, error) {
-	p := meta.Publication{RepositoryID: repositoryID, Suite: suite}
-	var date, validUntil int64
-	err := s.readRow(ctx, `SELECT inputs, date, valid_until, release, inrelease, release_gpg FROM publications WHERE repository_id = ? AND suite = ?`,
-		repositoryID, suite).Scan(&p.Inputs, &date, &validUntil, &p.Release, &p.InRelease, &p.ReleaseGPG)
-	p.Date, p.ValidUntil = fromNanos(date), fromNanos(validUntil)
-	return p, notFound(err, "publication")
+func (s *Store) Publication(ctx context.Context, repositoryID int64, format, suite string) (meta.Publication, error) {
+	p := meta.Publication{RepositoryID: repositoryID, Format: format, Suite: suite, Files: map[string][]byte{}}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var date, validUntil int64
+		err := s.txRowOn(ctx, s.read, tx, `SELECT inputs, content, date, valid_until FROM publications WHERE repository_id = ? AND format = ? AND suite = ?`,
+			repositoryID, format, suite).Scan(&p.Inputs, &p.Content, &date, &validUntil)
+		if err != nil {
+			return notFound(err, "publication")
+		}
+		p.Date, p.ValidUntil = fromNanos(date), fromNanos(validUntil)
+		rows, err := s.txQuery(ctx, tx, `SELECT path, data FROM publication_files WHERE repository_id = ? AND format = ? AND suite = ?`,
+			repositoryID, format, suite)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var path string
+			var data []byte
+			if err := rows.Scan(&path, &data); err != nil {
+				return err
+			}
+			p.Files[path] = nonNil(data)
+		}
+		return rows.Err()
+	})
+	return p, err
 }
 
 func (s *Store) Publish(ctx context.Context, p meta.Publication, files []meta.IndexFile, chunks []meta.Chunk, prune time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var date int64
-		err := s.txRow(ctx, tx, `SELECT date FROM publications WHERE repository_id = ? AND suite = ?`, p.RepositoryID, p.Suite).Scan(&date)
+		err := s.txRow(ctx, tx, `SELECT date FROM publications WHERE repository_id = ? AND format = ? AND suite = ?`, p.RepositoryID, p.Format, p.Suite).Scan(&date)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = s.txExec(ctx, tx, `INSERT INTO publications (repository_id, suite, inputs, date, valid_until, release, inrelease, release_gpg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				p.RepositoryID, p.Suite, p.Inputs, nanos(p.Date), nanos(p.ValidUntil), p.Release, p.InRelease, p.ReleaseGPG)
+			_, err = s.txExec(ctx, tx, `INSERT INTO publications (repository_id, format, suite, inputs, content, date, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				p.RepositoryID, p.Format, p.Suite, p.Inputs, p.Content, nanos(p.Date), nanos(p.ValidUntil))
 		case err != nil:
 		case date > nanos(p.Date):
 			err = fmt.Errorf("publication of %q dated %s, stored one %s: %w", p.Suite, p.Date, fromNanos(date), meta.ErrConflict)
 		default:
-			_, err = s.txExec(ctx, tx, `UPDATE publications SET inputs = ?, date = ?, valid_until = ?, release = ?, inrelease = ?, release_gpg = ? WHERE repository_id = ? AND suite = ?`,
-				p.Inputs, nanos(p.Date), nanos(p.ValidUntil), p.Release, p.InRelease, p.ReleaseGPG, p.RepositoryID, p.Suite)
+			_, err = s.txExec(ctx, tx, `UPDATE publications SET inputs = ?, content = ?, date = ?, valid_until = ? WHERE repository_id = ? AND format = ? AND suite = ?`,
+				p.Inputs, p.Content, nanos(p.Date), nanos(p.ValidUntil), p.RepositoryID, p.Format, p.Suite)
 		}
 		if err != nil {
 			return err
 		}
+		if _, err := s.txExec(ctx, tx, `DELETE FROM publication_files WHERE repository_id = ? AND format = ? AND suite = ?`, p.RepositoryID, p.Format, p.Suite); err != nil {
+			return err
+		}
+		paths := make([]string, 0, len(p.Files))
+		for path := range p.Files {
+			paths = append(paths, path)
+		}
+		sort.Strings(paths)
+		for _, path := range paths {
+			if _, err := s.txExec(ctx, tx, `INSERT INTO publication_files (repository_id, format, suite, path, data) VALUES (?, ?, ?, ?, ?)`,
+				p.RepositoryID, p.Format, p.Suite, path, nonNil(p.Files[path])); err != nil {
+				return err
+			}
+		}
 		now := nanos(time.Now())
 		for _, c := range chunks {
 			// Empty, not NULL: an empty index is one empty chunk.
-			raw, gz := c.Raw, c.Gz
-			if raw == nil {
-				raw = []byte{}
-			}
-			if gz == nil {
-				gz = []byte{}
-			}
 			if _, err := s.txExec(ctx, tx, `INSERT INTO index_chunks (key, raw, gz, created) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-				c.Key, raw, gz, now); err != nil {
+				c.Key, nonNil(c.Raw), nonNil(c.Gz), now); err != nil {
 				return err
 			}
 		}
 		// A file is published at the publication's wall-clock time, not
 		// its Date, which may stand still: the grace period counts from
-		// when a newer Release stopped naming it.
+		// when a newer publication stopped naming it.
 		for _, f := range files {
-			_, err := s.txExec(ctx, tx, `INSERT INTO index_files (repository_id, suite, path, sha256, size, gzip, chunks, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (repository_id, suite, sha256) DO UPDATE SET path = excluded.path, published = excluded.published`,
-				p.RepositoryID, p.Suite, f.Path, f.SHA256, f.Size, f.Gzip, strings.Join(f.Chunks, " "), now)
+			_, err := s.txExec(ctx, tx, `INSERT INTO index_files (repository_id, format, suite, path, sha256, size, gzip, chunks, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (repository_id, format, suite, sha256) DO UPDATE SET path = excluded.path, published = excluded.published`,
+				p.RepositoryID, p.Format, p.Suite, f.Path, f.SHA256, f.Size, f.Gzip, strings.Join(f.Chunks, " "), now)
 			if err != nil {
 				return err
 			}
 		}
-		_, err = s.txExec(ctx, tx, `DELETE FROM index_files WHERE repository_id = ? AND suite = ? AND published < ?`, p.RepositoryID, p.Suite, nanos(prune))
+		_, err = s.txExec(ctx, tx, `DELETE FROM index_files WHERE repository_id = ? AND format = ? AND suite = ? AND published < ?`, p.RepositoryID, p.Format, p.Suite, nanos(prune))
 		return err
 	})
 }
 
-const indexFileCols = `repository_id, suite, path, sha256, size, gzip, chunks, published`
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+const indexFileCols = `repository_id, format, suite, path, sha256, size, gzip, chunks, published`
 
 func scanIndexFile(row rowScanner) (meta.IndexFile, error) {
 	var f meta.IndexFile
 	var chunks string
 	var published int64
-	err := row.Scan(&f.RepositoryID, &f.Suite, &f.Path, &f.SHA256, &f.Size, &f.Gzip, &chunks, &published)
+	err := row.Scan(&f.RepositoryID, &f.Format, &f.Suite, &f.Path, &f.SHA256, &f.Size, &f.Gzip, &chunks, &published)
 	f.Chunks, f.Published = splitList(chunks), fromNanos(published)
 	return f, err
 }
 
-func (s *Store) IndexFile(ctx context.Context, repositoryID int64, suite, sha256 string) (meta.IndexFile, error) {
-	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files WHERE repository_id = ? AND suite = ? AND sha256 = ?`,
-		repositoryID, suite, sha256))
+func (s *Store) IndexFile(ctx context.Context, repositoryID int64, format, suite, sha256 string) (meta.IndexFile, error) {
+	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files WHERE repository_id = ? AND format = ? AND suite = ? AND sha256 = ?`,
+		repositoryID, format, suite, sha256))
 	return f, notFound(err, "index file "+sha256)
 }
 
-func (s *Store) CurrentIndexFile(ctx context.Context, repositoryID int64, suite, path string) (meta.IndexFile, error) {
+func (s *Store) CurrentIndexFile(ctx context.Context, repositoryID int64, format, suite, path string) (meta.IndexFile, error) {
 	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files
-		WHERE repository_id = ? AND suite = ? AND path = ? ORDER BY published DESC LIMIT 1`, repositoryID, suite, path))
+		WHERE repository_id = ? AND format = ? AND suite = ? AND path = ? ORDER BY published DESC LIMIT 1`, repositoryID, format, suite, path))
 	return f, notFound(err, "index file "+path)
 }
 
