@@ -46,7 +46,7 @@ type Package struct {
 	// Files are the data section's entries.
 	Files []File
 	// ControlSegment is the compressed control stream, which signatures
-	// cover.
+	// cover and whose SHA-1 identifies the package in APKINDEX.
 	ControlSegment []byte
 	// DataHash is the SHA-256 of the compressed data stream, hex.
 	DataHash string
@@ -132,6 +132,7 @@ type recorder struct {
 	keep  *bytes.Buffer
 	hash  hash.Hash
 	limit int64 // for keep
+	over  bool  // keep reached limit
 }
 
 func (c *recorder) ReadByte() (byte, error) {
@@ -149,8 +150,12 @@ func (c *recorder) Read(p []byte) (int, error) {
 }
 
 func (c *recorder) note(p []byte) {
-	if c.keep != nil && int64(c.keep.Len()+len(p)) <= c.limit {
-		c.keep.Write(p)
+	if c.keep != nil {
+		if int64(c.keep.Len()+len(p)) > c.limit {
+			c.over = true
+		} else {
+			c.keep.Write(p)
+		}
 	}
 	if c.hash != nil {
 		c.hash.Write(p)
@@ -163,6 +168,9 @@ func (c *recorder) note(p []byte) {
 func Read(r io.Reader, lim Limits) (*Package, error) {
 	rec := &recorder{r: bufio.NewReaderSize(r, 64<<10)}
 	p := &Package{Scripts: map[string][]byte{}}
+	// The first stream is recorded too: in an unsigned package it is the
+	// control segment.
+	rec.keep, rec.limit = &bytes.Buffer{}, lim.MaxControl
 	zr, err := gzip.NewReader(rec)
 	if err != nil {
 		return nil, fmt.Errorf("%w: first gzip stream: %v", ErrInvalid, err)
@@ -175,7 +183,12 @@ func Read(r io.Reader, lim Limits) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rec.over {
+		return nil, fmt.Errorf("%w: first gzip stream larger than %d bytes", ErrTooLarge, lim.MaxControl)
+	}
 	control := entries
+	p.ControlSegment = rec.keep.Bytes()
+	rec.keep = nil
 	if len(entries) > 0 && strings.HasPrefix(entries[0].name, ".SIGN.") {
 		p.SignatureCut = cut
 		for _, e := range entries {
@@ -195,6 +208,9 @@ func Read(r io.Reader, lim Limits) (*Package, error) {
 		zr.Multistream(false)
 		if control, cut, err = readSegment(zr, lim.MaxControl); err != nil {
 			return nil, err
+		}
+		if rec.over {
+			return nil, fmt.Errorf("%w: control gzip stream larger than %d bytes", ErrTooLarge, lim.MaxControl)
 		}
 		p.ControlSegment = rec.keep.Bytes()
 		rec.keep = nil

@@ -21,6 +21,7 @@ type pushOptions struct {
 	noCache   bool
 	cacheFile string
 	quiet     bool
+	plain     push.Plain
 }
 
 func newPushCmd(g *globalOptions) *cobra.Command {
@@ -42,17 +43,26 @@ A directory stands for the package files below it, searched recursively
 *.pkg.tar.* (not *.sig) and *.tar.xz. Files named on the command line are
 pushed whatever their names.
 
+With --name and --version, the files are pushed as plain files of that name
+and version (installers, archives, anything that is not a package), listed
+at /files/REPO/BRANCH/ and downloadable as the newest of their name.
+
 Without --branch, the branch comes from CI_COMMIT_REF_NAME (GitLab),
 GITHUB_HEAD_REF or GITHUB_REF_NAME (GitHub), CHANGE_BRANCH or BRANCH_NAME
 (Jenkins), else from git in the current directory.`,
 		Example: `  packhouse push --project server build/
-  packhouse push --project server --branch feature/login --replace dist/*.deb`,
+  packhouse push --project server --branch feature/login --replace dist/*.deb
+  packhouse push --project server --name installer --version 2.1.0 dist/setup.msi`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPush(cmd, g, o, args)
 		},
 	}
 	addPushFlags(cmd.Flags(), o)
+	f := cmd.Flags()
+	f.StringVar(&o.plain.Name, "name", "", "push the files as plain files of this name")
+	f.StringVar(&o.plain.Version, "version", "", "the plain files' version (with --name)")
+	f.StringVar(&o.plain.Arch, "arch", "", "the plain files' architecture (with --name; default any)")
 	return cmd
 }
 
@@ -75,6 +85,9 @@ func runPush(cmd *cobra.Command, g *globalOptions, o *pushOptions, args []string
 	}
 	if o.jobs < 1 {
 		return fmt.Errorf("--jobs %d: want at least 1", o.jobs)
+	}
+	if (o.plain.Name == "") != (o.plain.Version == "") || (o.plain.Arch != "" && o.plain.Name == "") {
+		return errors.New("plain files need both --name and --version")
 	}
 	if o.branch == "" {
 		b, err := push.DetectBranch(ctx, push.BranchSource{})
@@ -108,6 +121,7 @@ func runPush(cmd *cobra.Command, g *globalOptions, o *pushOptions, args []string
 		Project: o.project,
 		Branch:  o.branch,
 		Replace: o.replace,
+		Plain:   o.plain,
 		Jobs:    o.jobs,
 		Cache:   cache,
 	}

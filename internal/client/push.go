@@ -27,6 +27,65 @@ type PushFile struct {
 	Open   func() (io.ReadCloser, error)
 	Size   int64
 	SHA256 string // lower-case hex
+	// Name and Version, when set, push the file as a plain file (an
+	// installer, an archive) rather than as a package; Arch is optional.
+	Name, Version, Arch string
+}
+
+// PAX records that carry a tar-streamed file's name and, for a plain file,
+// its name, version and architecture (docs/api.md).
+const (
+	PAXFilename = "PACKHOUSE.filename"
+	PAXName     = "PACKHOUSE.name"
+	PAXVersion  = "PACKHOUSE.version"
+	PAXArch     = "PACKHOUSE.arch"
+)
+
+func (f PushFile) query(q url.Values) url.Values {
+	if f.Path != "" {
+		q.Set("filename", filepath.Base(f.Path))
+	}
+	for k, v := range map[string]string{"name": f.Name, "version": f.Version, "arch": f.Arch} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// tarHeader is f's entry in a tar stream: named by its SHA-256, with PAX
+// records for the rest.
+func (f PushFile) tarHeader() *tar.Header {
+	hdr := &tar.Header{Name: f.SHA256, Size: f.Size, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+	x := map[string]string{}
+	for k, v := range map[string]string{PAXName: f.Name, PAXVersion: f.Version, PAXArch: f.Arch} {
+		if v != "" {
+			x[k] = v
+		}
+	}
+	if f.Path != "" {
+		x[PAXFilename] = filepath.Base(f.Path)
+	}
+	if len(x) > 0 {
+		hdr.PAXRecords, hdr.Format = x, tar.FormatPAX
+	}
+	return hdr
+}
+
+// tarHeaderSize is how many bytes f's headers take in a tar stream.
+func (f PushFile) tarHeaderSize() (int64, error) {
+	var n countWriter
+	if err := tar.NewWriter(&n).WriteHeader(f.tarHeader()); err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }
 
 func (f PushFile) open() (io.ReadCloser, error) {
@@ -72,10 +131,7 @@ func (c *Client) PushCheck(ctx context.Context, project, branch string, entries 
 // the server to verify. Temporary failures are retried with the file opened
 // again.
 func (c *Client) PushFile(ctx context.Context, project, branch string, f PushFile, replace bool) (PushResult, error) {
-	q := pushQuery(branch, replace)
-	if f.Path != "" {
-		q.Set("filename", filepath.Base(f.Path))
-	}
+	q := f.query(pushQuery(branch, replace))
 	r := request{
 		method: http.MethodPut,
 		path:   apiPath("projects", project, "push"),
@@ -166,7 +222,11 @@ func (b *sizedBody) failure() error {
 func (c *Client) PushFiles(ctx context.Context, project, branch string, files []PushFile, replace bool) ([]PushResult, error) {
 	var size int64 = 1024 // the two zero blocks that end a tar stream
 	for _, f := range files {
-		size += 512 + (f.Size+511)/512*512
+		n, err := f.tarHeaderSize()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		size += n + (f.Size+511)/512*512
 	}
 	body := func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
@@ -192,13 +252,12 @@ func (c *Client) PushFiles(ctx context.Context, project, branch string, files []
 	return out.Results, nil
 }
 
-// writeTar writes files as USTAR entries named by SHA-256: 512-byte
-// headers, so that the stream's length is known before it is made.
+// writeTar writes files as tar entries named by SHA-256, with headers
+// whose size is known before the stream is made.
 func writeTar(w io.Writer, files []PushFile) error {
 	tw := tar.NewWriter(w)
 	for _, f := range files {
-		hdr := &tar.Header{Name: f.SHA256, Size: f.Size, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := tw.WriteHeader(f.tarHeader()); err != nil {
 			return err
 		}
 		rc, err := f.open()

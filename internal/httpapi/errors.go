@@ -35,6 +35,7 @@ var statusTable = []struct {
 	{blob.ErrNotFound, http.StatusNotFound, "not_found"},
 	{service.ErrConflict, http.StatusConflict, "conflict"},
 	{service.ErrExists, http.StatusConflict, "conflict"},
+	{service.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{service.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 

@@ -87,6 +87,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 
 	handle("GET /apt/{repo}/dists/{path...}", s.aptDist)
 	handle("GET /apt/{repo}/pool/{path...}", s.aptPool)
+	handle("GET /apk/keys/{name}", s.apkKey)
+	handle("GET /apk/{repo}/{path...}", s.apkFile)
+	handle("GET /files/{repo}/{path...}", s.plainFile)
 
 	if opts.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
@@ -210,6 +213,7 @@ func (s *server) push(w http.ResponseWriter, r *http.Request) error {
 		res, err = s.svc.Push(r.Context(), service.PushRequest{
 			Project: project, Branch: branch, Replace: replace,
 			Filename: q.Get("filename"),
+			Plain:    plainFile(q.Get("name"), q.Get("version"), q.Get("arch")),
 			Body:     &countingReader{r: http.MaxBytesReader(w, r.Body, max), c: s.bodyBytes},
 			Size:     r.ContentLength,
 			Claimed: service.Checksums{
@@ -271,7 +275,10 @@ func (s *server) pushMany(w http.ResponseWriter, r *http.Request, project, branc
 		if h.Typeflag != tar.TypeReg {
 			return service.ManyEntry{}, fmt.Errorf("tar entry %q is not a regular file: %w", h.Name, errBadRequest)
 		}
-		return service.ManyEntry{SHA256: h.Name, Size: h.Size, Body: &countingReader{r: tr, c: s.bodyBytes}}, nil
+		x := h.PAXRecords
+		return service.ManyEntry{SHA256: h.Name, Size: h.Size, Filename: x[client.PAXFilename],
+			Plain: plainFile(x[client.PAXName], x[client.PAXVersion], x[client.PAXArch]),
+			Body:  &countingReader{r: tr, c: s.bodyBytes}}, nil
 	}
 	results, err := s.svc.PushMany(r.Context(), project, branch, replace, next)
 	if err != nil {
@@ -282,6 +289,15 @@ func (s *server) pushMany(w http.ResponseWriter, r *http.Request, project, branc
 	}
 	writeResults(w, results)
 	return nil
+}
+
+// plainFile is what a push says of a plain file: a name or a version
+// makes the body one.
+func plainFile(name, version, arch string) *service.Plain {
+	if name == "" && version == "" {
+		return nil
+	}
+	return &service.Plain{Name: name, Version: version, Arch: arch}
 }
 
 func writeResults(w http.ResponseWriter, results []service.CheckResult) {
@@ -626,6 +642,11 @@ func (s *server) aptPool(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.servePackage(w, r, &p, "application/vnd.debian.binary-package")
+}
+
+// servePackage writes a package's bytes: immutable, with ranges.
+func (s *server) servePackage(w http.ResponseWriter, r *http.Request, p *meta.Package, contentType string) error {
 	d, err := blob.ParseDigest(p.SHA256)
 	if err != nil {
 		return err
@@ -635,7 +656,7 @@ func (s *server) aptPool(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
-	w.Header().Set("Content-Type", "application/vnd.debian.binary-package")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("ETag", `"`+p.SHA256+`"`)
 	http.ServeContent(w, r, "", p.Created, f)

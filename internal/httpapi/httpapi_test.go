@@ -43,6 +43,13 @@ type env struct {
 
 func newEnv(t *testing.T, cfg service.Config) *env {
 	t.Helper()
+	return newEnvKey(t, cfg, sign.Ed25519)
+}
+
+// newEnvKey is newEnv with a signing key of the given algorithm: apk needs
+// RSA.
+func newEnvKey(t *testing.T, cfg service.Config, algo sign.Algorithm) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	m, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
@@ -53,7 +60,7 @@ func newEnv(t *testing.T, cfg service.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := sign.Generate("test", "test@example.org", sign.Ed25519, time.Now())
+	key, err := sign.Generate("test", "test@example.org", algo, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

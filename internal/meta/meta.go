@@ -239,7 +239,9 @@ type Store interface {
 	// p.Date, so that Date never goes backwards. Index files of earlier
 	// publications stay until they are older than prune.
 	Publish(ctx context.Context, p Publication, files []IndexFile, chunks []Chunk, prune time.Time) error
-	IndexFile(ctx context.Context, repositoryID int64, format, suite, sha256 string) (IndexFile, error)
+	// IndexFile is a current or earlier index file of a view whose path
+	// starts with dir, by its SHA-256.
+	IndexFile(ctx context.Context, repositoryID int64, format, suite, dir, sha256 string) (IndexFile, error)
 	// CurrentIndexFile is the index file at path in the latest publication.
 	CurrentIndexFile(ctx context.Context, repositoryID int64, format, suite, path string) (IndexFile, error)
 	// HasChunks reports which of keys are stored.

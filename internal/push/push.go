@@ -49,11 +49,21 @@ type Options struct {
 	Project string
 	Branch  string
 	Replace bool // replace a package with the same name, version and architecture
-	Jobs    int  // parallel uploads; DefaultJobs when ≤ 0
+	// Plain, when its Name and Version are set, pushes the files as plain
+	// files of that name and version (installers, archives), not as
+	// packages.
+	Plain Plain
+	Jobs  int // parallel uploads; DefaultJobs when ≤ 0
 	// HashWorkers is how many files are hashed at once; GOMAXPROCS when ≤ 0.
 	HashWorkers int
 	Cache       *Cache   // nil: hash every file
 	Progress    Reporter // nil: report nothing
+}
+
+// Plain names plain files: the newest version of a name is what a
+// branch's "latest" URL serves.
+type Plain struct {
+	Name, Version, Arch string
 }
 
 // Result is what became of one file.
@@ -186,6 +196,7 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 			Path:   first.Path,
 			Size:   first.Size,
 			SHA256: first.SHA256,
+			Name:   opts.Plain.Name, Version: opts.Plain.Version, Arch: opts.Plain.Arch,
 			Open: func() (io.ReadCloser, error) {
 				f, err := os.Open(first.Path)
 				if err != nil {

@@ -51,7 +51,7 @@ func (s *Service) aptIndex(ctx context.Context, b *build) error {
 	return nil
 }
 
-func (s *Service) aptSign(b *build) error {
+func (s *Service) aptSign(_ context.Context, b *build) error {
 	var listed []apt.File
 	for _, f := range b.files {
 		listed = append(listed, apt.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256})

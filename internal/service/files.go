@@ -88,12 +88,9 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 	if m := byHashRE.FindStringSubmatch(file); m != nil {
 		// Earlier Releases' files stay here for a grace period, so that a
 		// client that read an older InRelease still finds what it names.
-		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, m[2])
+		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, "main/binary-"+m[1]+"/", m[2])
 		if err != nil {
 			return Content{}, err
-		}
-		if !strings.HasPrefix(f.Path, "main/binary-"+m[1]+"/") {
-			return Content{}, fmt.Errorf("index file %s: %w", m[2], ErrNotFound)
 		}
 		c := indexContent(f)
 		c.Immutable = true

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -10,10 +11,11 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/blob"
-	"github.com/packhouse/packhouse/internal/deb"
+
 	"github.com/packhouse/packhouse/internal/deb/control"
 	"github.com/packhouse/packhouse/internal/index/apt"
 	"github.com/packhouse/packhouse/internal/iolimit"
@@ -31,7 +33,10 @@ type PushRequest struct {
 	Branch   string
 	Replace  bool
 	Filename string
-	Body     io.Reader
+	// Plain, when set, stores the body as a plain file of that name and
+	// version, not as a package.
+	Plain *Plain
+	Body  io.Reader
 	// Size is the body's declared length, or -1 when unknown.
 	Size    int64
 	Claimed Checksums
@@ -59,16 +64,14 @@ func (s *Service) Push(ctx context.Context, req PushRequest) (PushResult, error)
 	if err != nil {
 		return PushResult{}, err
 	}
-	pkg, w, err := s.ingest(ctx, req.Body, claimed)
+	pkg, w, err := s.ingest(ctx, req.Body, claimed, req.Filename, req.Plain)
 	if w != nil {
 		defer w.Cancel(ctx)
 	}
 	if err != nil {
 		return PushResult{}, err
 	}
-	if name := path.Base(strings.ReplaceAll(req.Filename, "\\", "/")); name != "." && name != "/" {
-		pkg.Filename = name
-	}
+	pkg.Filename = baseName(req.Filename, pkg)
 	if err := w.Commit(ctx, w.Digest()); err != nil {
 		return PushResult{}, fmt.Errorf("store package: %w", err)
 	}
@@ -79,9 +82,33 @@ func (s *Service) Push(ctx context.Context, req PushRequest) (PushResult, error)
 	return linkResult(res)
 }
 
-// ingest streams body into a new blob and parses it. The caller cancels
-// the returned writer (a no-op once committed).
-func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums) (*meta.Package, blob.Writer, error) {
+// ingest streams body into a new blob and parses it as the package its
+// first bytes and filename say it is, or as a plain file. The caller
+// cancels the returned writer (a no-op once committed).
+func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums, filename string, plain *Plain) (*meta.Package, blob.Writer, error) {
+	if plain != nil {
+		if err := ValidName("file", plain.Name); err != nil {
+			return nil, nil, err
+		}
+		if err := validVersion(plain.Version); err != nil {
+			return nil, nil, err
+		}
+		if plain.Arch != "" && !archRE.MatchString(plain.Arch) {
+			return nil, nil, fmt.Errorf("architecture %q: %w", plain.Arch, ErrInvalidName)
+		}
+	}
+	limited := &iolimit.Reader{R: body, N: s.cfg.MaxPackageSize, Err: ErrTooLarge}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(limited, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, nil, fmt.Errorf("receive package: %w", err)
+	}
+	head = head[:n]
+	format, parse, err := detect(head, filename, plain)
+	if err != nil {
+		return nil, nil, err
+	}
+
 	w, err := s.blobs.Create(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store package: %w", err)
@@ -93,38 +120,34 @@ func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums)
 	// which stops the copy: a bad package is not read to the end.
 	pr, pw := io.Pipe()
 	type parsed struct {
-		pkg *deb.Package
+		pkg *meta.Package
 		err error
 	}
 	done := make(chan parsed, 1)
 	go func() {
-		p, err := deb.Read(pr, deb.DefaultLimits())
+		p, err := parse(pr)
 		if err != nil {
 			pr.CloseWithError(err)
 		} else {
-			// Read stops at the end of the archive; anything after it
+			// A parser may stop at the end of what it needs; the rest
 			// must still reach the hashes and the blob.
 			_, err = io.Copy(io.Discard, pr)
 		}
 		done <- parsed{p, err}
 	}()
-	limited := &iolimit.Reader{R: body, N: s.cfg.MaxPackageSize, Err: ErrTooLarge}
-	_, copyErr := io.Copy(io.MultiWriter(w, md5h, sha1h, sha512h, pw), limited)
+	_, copyErr := io.Copy(io.MultiWriter(w, md5h, sha1h, sha512h, pw), io.MultiReader(bytes.NewReader(head), limited))
 	pw.CloseWithError(copyErr)
 	res := <-done
 
 	switch {
 	case limited.Exceeded:
 		return nil, w, fmt.Errorf("package exceeds the limit of %d bytes: %w", s.cfg.MaxPackageSize, ErrTooLarge)
-	case res.err != nil && (errors.Is(res.err, deb.ErrInvalid) || errors.Is(res.err, deb.ErrTooLarge)):
-		if errors.Is(res.err, deb.ErrTooLarge) {
-			return nil, w, fmt.Errorf("%w: %w", ErrTooLarge, res.err)
-		}
-		return nil, w, fmt.Errorf("%w: %w", ErrInvalidPackage, res.err)
+	case res.err != nil && badPackage(res.err):
+		return nil, w, res.err
 	case copyErr != nil:
 		return nil, w, fmt.Errorf("receive package: %w", copyErr)
 	case res.err != nil:
-		return nil, w, fmt.Errorf("read package: %w", res.err)
+		return nil, w, fmt.Errorf("read %s package: %w", format, res.err)
 	}
 
 	sums := Checksums{
@@ -137,19 +160,34 @@ func (s *Service) ingest(ctx context.Context, body io.Reader, claimed Checksums)
 		return nil, w, err
 	}
 	p := res.pkg
-	fields := p.Control
-	for _, f := range apt.IndexFields {
-		fields.Del(f)
+	p.SHA256, p.MD5, p.SHA1, p.SHA512 = sums.SHA256, sums.MD5, sums.SHA1, sums.SHA512
+	p.Size = w.Size()
+	return p, w, nil
+}
+
+// validVersion checks a plain file's version: it is part of URLs.
+func validVersion(v string) error {
+	if !versionRE.MatchString(v) {
+		return fmt.Errorf("version %q: use 1 to 128 of letters, digits, '.', '_', '+', '~', ':' and '-', starting with a letter or digit: %w", v, ErrInvalidName)
 	}
-	return &meta.Package{
-		SHA256: sums.SHA256, MD5: sums.MD5, SHA1: sums.SHA1, SHA512: sums.SHA512,
-		Size:    w.Size(),
-		Format:  meta.FormatDeb,
-		Name:    p.Name,
-		Version: p.Version,
-		Arch:    p.Architecture,
-		Control: controlText(fields),
-	}, w, nil
+	return nil
+}
+
+var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~:_-]{0,127}$`)
+
+// baseName is the name a package is kept under: the last element of the
+// name it was pushed as, or one made from its metadata.
+func baseName(filename string, p *meta.Package) string {
+	if name := path.Base(strings.ReplaceAll(filename, "\\", "/")); name != "." && name != "/" && name != ".." && name != "" {
+		return name
+	}
+	switch p.Format {
+	case meta.FormatDeb:
+		return path.Base(apt.PoolPath(p.Name, p.Version, p.Arch, p.SHA256))
+	case meta.FormatFile:
+		return p.Name
+	}
+	return p.Name + "-" + p.Version + "." + p.Arch + "." + p.Format
 }
 
 func controlText(p control.Paragraph) string {
@@ -283,9 +321,11 @@ func (s *Service) RemovePackage(ctx context.Context, project, branch, sha256 str
 
 // ManyEntry is one package of a PushMany stream.
 type ManyEntry struct {
-	SHA256 string // claimed; checked against the bytes
-	Size   int64
-	Body   io.Reader
+	SHA256   string // claimed; checked against the bytes
+	Size     int64
+	Filename string
+	Plain    *Plain
+	Body     io.Reader
 }
 
 // pushGroup is how many packages of a PushMany stream are committed
@@ -366,7 +406,7 @@ func (s *Service) PushMany(ctx context.Context, project, branch string, replace 
 			results[i].Err = fmt.Errorf("entry %d: name the entry by its SHA-256: %w", i, ErrInvalidName)
 			continue
 		}
-		pkg, w, err := s.ingest(ctx, e.Body, claimed)
+		pkg, w, err := s.ingest(ctx, e.Body, claimed, e.Filename, e.Plain)
 		if err != nil {
 			if w != nil {
 				w.Cancel(ctx)
@@ -377,7 +417,7 @@ func (s *Service) PushMany(ctx context.Context, project, branch string, replace 
 			results[i].Err = err
 			continue
 		}
-		pkg.Filename = path.Base(apt.PoolPath(pkg.Name, pkg.Version, pkg.Arch, pkg.SHA256))
+		pkg.Filename = baseName(e.Filename, pkg)
 		group = append(group, pending{i, pkg, w})
 		if len(group) >= pushGroup {
 			if err := flush(); err != nil {

@@ -45,7 +45,7 @@ type publisher struct {
 	// index makes the index files of b.entries.
 	index func(s *Service, ctx context.Context, b *build) error
 	// sign makes the publication's signed files, dated b.date.
-	sign func(s *Service, b *build) error
+	sign func(s *Service, ctx context.Context, b *build) error
 }
 
 // build is one publication being made.
@@ -239,7 +239,7 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 		// files stay as they are, and clients see no new date.
 		pub.Date, pub.ValidUntil, pub.Files = prev.Date, prev.ValidUntil, prev.Files
 	} else {
-		if err := pb.sign(s, b); err != nil {
+		if err := pb.sign(s, ctx, b); err != nil {
 			return meta.Publication{}, err
 		}
 		pub.Date, pub.ValidUntil, pub.Files = b.date, b.validUntil, b.signed
@@ -447,10 +447,14 @@ func gzipMember(raw []byte) ([]byte, error) {
 }
 
 // fixedChunk stores text that is not made of packages, such as an XML
-// document's head, as a chunk of its own, and returns its key.
-func (s *Service) fixedChunk(b *build, raw []byte) (string, error) {
+// document's head, as a chunk of its own, and returns its key. Without
+// compress, the chunk has no gzip member: for a file served as it is.
+func (s *Service) fixedChunk(b *build, raw []byte, compress bool) (string, error) {
 	sum := sha256.Sum256(raw)
-	key := "fixed-" + hex.EncodeToString(sum[:])
+	key := "whole-" + hex.EncodeToString(sum[:])
+	if compress {
+		key = "fixed-" + hex.EncodeToString(sum[:])
+	}
 	if _, ok := s.chunks.get(key); ok {
 		for _, c := range b.chunks {
 			if c.Key == key {
@@ -458,9 +462,12 @@ func (s *Service) fixedChunk(b *build, raw []byte) (string, error) {
 			}
 		}
 	}
-	gz, err := gzipMember(raw)
-	if err != nil {
-		return "", err
+	var gz []byte
+	if compress {
+		var err error
+		if gz, err = gzipMember(raw); err != nil {
+			return "", err
+		}
 	}
 	s.chunks.put(key, raw, gz)
 	// Stored with the publication; a chunk stored already is kept.
@@ -468,10 +475,62 @@ func (s *Service) fixedChunk(b *build, raw []byte) (string, error) {
 	return key, nil
 }
 
+// fileBytes returns the bytes of an index file of b.
+func (s *Service) fileBytes(ctx context.Context, b *build, f *meta.IndexFile) ([]byte, error) {
+	var out []byte
+	err := s.writeFile(ctx, b, f, writerFunc(func(p []byte) (int, error) {
+		out = append(out, p...)
+		return len(p), nil
+	}))
+	return out, err
+}
+
+// writeFile writes an index file of b: its chunks, from b's new ones,
+// memory or the database.
+func (s *Service) writeFile(ctx context.Context, b *build, f *meta.IndexFile, w io.Writer) error {
+	made := map[string][]byte{}
+	for _, c := range b.chunks {
+		if f.Gzip {
+			made[c.Key] = c.Gz
+		} else {
+			made[c.Key] = c.Raw
+		}
+	}
+	keys := f.Chunks
+	for len(keys) > 0 {
+		n := min(len(keys), 64)
+		var missing []string
+		for _, k := range keys[:n] {
+			if _, ok := made[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		data, err := s.chunkBytes(ctx, missing, f.Gzip)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys[:n] {
+			d, ok := made[k]
+			if !ok {
+				d = data[k]
+			}
+			if _, err := w.Write(d); err != nil {
+				return err
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // addFile adds an index file made of chunks to b, and returns it.
 func (s *Service) addFile(ctx context.Context, b *build, path string, keys []string, gzip bool) (meta.IndexFile, error) {
 	f := meta.IndexFile{Path: path, Chunks: keys, Gzip: gzip}
-	h, size, err := s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.suite, "/", path), keys, gzip)
+	h, size, err := s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", path), keys, gzip)
 	if err != nil {
 		return f, err
 	}

@@ -27,6 +27,8 @@ var (
 	ErrNotFound         = meta.ErrNotFound
 	ErrConflict         = meta.ErrConflict
 	ErrExists           = meta.ErrExists
+	// ErrAmbiguous: the request names more than one thing.
+	ErrAmbiguous = errors.New("ambiguous")
 )
 
 // Config holds the knobs of a Service. The zero value of a field means its

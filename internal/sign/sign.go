@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"crypto"
+	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -141,6 +142,17 @@ func config(now time.Time) *packet.Config {
 // name the key by.
 func (k *Key) Fingerprint() string {
 	return strings.ToUpper(hex.EncodeToString(k.entity.PrimaryKey.Fingerprint))
+}
+
+// RSA returns the signing key's RSA private key, for formats that sign
+// with bare RSA (apk), and false when the key is not RSA.
+func (k *Key) RSA() (*rsa.PrivateKey, bool) {
+	sk, ok := k.entity.SigningKey(time.Now())
+	if !ok || sk.PrivateKey == nil {
+		return nil, false
+	}
+	priv, ok := sk.PrivateKey.PrivateKey.(*rsa.PrivateKey)
+	return priv, ok
 }
 
 // ArmoredPublic is the public key that clients import: the file that apt's
@@ -300,7 +312,13 @@ func (k *Key) DetachSign(msg []byte, now time.Time) ([]byte, error) {
 // DetachSignBinary returns an unarmored signature of msg, as pacman's .sig
 // files.
 func (k *Key) DetachSignBinary(msg []byte, now time.Time) ([]byte, error) {
-	sig, err := k.sign(msg, packet.SigTypeBinary, now)
+	return k.DetachSignStream(func(w io.Writer) error { _, err := w.Write(msg); return err }, now)
+}
+
+// DetachSignStream is DetachSignBinary over a message that write writes,
+// for messages too large to hold: a repository database made of chunks.
+func (k *Key) DetachSignStream(write func(io.Writer) error, now time.Time) ([]byte, error) {
+	sig, err := k.signStream(write, packet.SigTypeBinary, now)
 	if err != nil {
 		return nil, err
 	}
@@ -312,6 +330,10 @@ func (k *Key) DetachSignBinary(msg []byte, now time.Time) ([]byte, error) {
 }
 
 func (k *Key) sign(msg []byte, sigType packet.SignatureType, now time.Time) (*packet.Signature, error) {
+	return k.signStream(func(w io.Writer) error { _, err := w.Write(msg); return err }, sigType, now)
+}
+
+func (k *Key) signStream(write func(io.Writer) error, sigType packet.SignatureType, now time.Time) (*packet.Signature, error) {
 	sk, ok := k.entity.SigningKey(now)
 	if !ok {
 		return nil, fmt.Errorf("sign: key %s cannot sign at %s: not yet created, expired or revoked", k.Fingerprint(), now.UTC().Format(time.RFC3339))
@@ -336,7 +358,9 @@ func (k *Key) sign(msg []byte, sigType packet.SignatureType, now time.Time) (*pa
 	if sigType == packet.SigTypeText {
 		hw = openpgp.NewCanonicalTextHash(h)
 	}
-	hw.Write(msg)
+	if err := write(hw); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
 	if err := sig.Sign(h, sk.PrivateKey, cfg); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}

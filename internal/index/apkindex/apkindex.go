@@ -65,7 +65,7 @@ func WriteIndex(w io.Writer, pkgs []*Package, description string) ([]byte, error
 	})
 	var text []byte
 	for _, p := range sorted {
-		if err := validate(p); err != nil {
+		if err := Validate(p); err != nil {
 			return nil, err
 		}
 		text = appendEntry(text, p)
@@ -269,10 +269,10 @@ func list(b []byte, field string, values []string) []byte {
 	return append(b, '\n')
 }
 
-// validate rejects what apk would misread: a checksum it cannot decode
+// Validate rejects what apk would misread: a checksum it cannot decode
 // (apk_blob_pull_csum), and names, versions and dependencies with white
 // space, which separates dependencies on their line.
-func validate(p *Package) error {
+func Validate(p *Package) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s-%s: %s", ErrInvalidPackage, p.Name, p.Version, fmt.Sprintf(format, args...))
 	}

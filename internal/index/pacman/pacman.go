@@ -55,7 +55,7 @@ func WriteDB(w io.Writer, pkgs []*Package, withFiles bool) error {
 	})
 	versions := make(map[string]string, len(sorted))
 	for _, p := range sorted {
-		if err := validate(p); err != nil {
+		if err := Validate(p); err != nil {
 			return err
 		}
 		// libalpm keys its package cache on the name and would read a
@@ -223,12 +223,12 @@ func isSpace(r rune) bool {
 	return false
 }
 
-// validate rejects what would make the database unreadable or misread:
+// Validate rejects what would make the database unreadable or misread:
 // libalpm splits the entry directory name at its last two hyphens into
 // name, pkgver and pkgrel (_alpm_splitname), refuses a %FILENAME% that
 // starts with a dot or holds a slash (_alpm_validate_filename in
 // be_sync.c), and reads a file list one path per line.
-func validate(p *Package) error {
+func Validate(p *Package) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s-%s: %s", ErrInvalidPackage, p.Name, p.Version, fmt.Sprintf(format, args...))
 	}

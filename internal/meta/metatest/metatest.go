@@ -315,7 +315,7 @@ func testPublish(t *testing.T, s meta.Store) {
 	if got := must(s.Publication(ctx, repo.ID, meta.FormatRPM, "main"))(t); len(got.Files) != 1 || string(got.Files["repodata/repomd.xml"]) != "<repomd/>" {
 		t.Fatalf("rpm publication = %+v", got)
 	}
-	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatAPK, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatAPK, "main", "", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("index file of another format: %v", err)
 	}
 	// Date never goes backwards; it may stay (Release dates have seconds).
@@ -342,11 +342,24 @@ func testPublish(t *testing.T, s meta.Store) {
 		t.Fatalf("current = %+v", cur)
 	}
 	// The earlier file stays reachable by hash.
-	old := must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s1"))(t)
+	old := must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "", "s1"))(t)
 	if fmt.Sprint(old.Chunks) != "[c1 c2]" || old.Size != 8 || old.Gzip {
 		t.Fatalf("old = %+v", old)
 	}
-	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "other", "s1"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "main/binary-arm64/", "s1"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("index file in another directory: %v", err)
+	}
+	// Two files may have the same bytes.
+	twin := f1
+	twin.Path = "main/binary-arm64/Packages"
+	pubTwin := pub2
+	noErr(t, s.Publish(ctx, pubTwin, []meta.IndexFile{f1, twin}, nil, never))
+	for _, p := range []string{f1.Path, twin.Path} {
+		if got := must(s.CurrentIndexFile(ctx, repo.ID, meta.FormatDeb, "main", p))(t); got.SHA256 != "s1" {
+			t.Fatalf("twin %s = %+v", p, got)
+		}
+	}
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "other", "", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("index file of another suite: %v", err)
 	}
 	has := must(s.HasChunks(ctx, []string{"c1", "c3", "nope"}))(t)
@@ -364,8 +377,8 @@ func testPublish(t *testing.T, s meta.Store) {
 	pub3 := pub2
 	pub3.Date = now.Add(2 * time.Second)
 	noErr(t, s.Publish(ctx, pub3, []meta.IndexFile{f2}, nil, time.Now()))
-	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s1"); !errors.Is(err, meta.ErrNotFound) {
+	if _, err := s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "", "s1"); !errors.Is(err, meta.ErrNotFound) {
 		t.Fatalf("pruned file: %v", err)
 	}
-	must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "s2"))(t)
+	must(s.IndexFile(ctx, repo.ID, meta.FormatDeb, "main", "main/", "s2"))(t)
 }

@@ -147,7 +147,9 @@ CREATE TABLE index_chunks (
 	// of the same name and version live side by side; the branch's rows
 	// are copied over. Publications are per format and keep their signed
 	// files in a table of their own; being derived, they are dropped and
-	// made again on the next read.
+	// made again on the next read. Two index files may have the same
+	// bytes (two architectures that have only architecture-independent
+	// packages), so a file is named by its hash and its path.
 	`
 CREATE TABLE branch_entries (
 	branch_id BIGINT NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
@@ -197,7 +199,7 @@ CREATE TABLE index_files (
 	gzip {{bool}} NOT NULL,
 	chunks TEXT NOT NULL,
 	published BIGINT NOT NULL,
-	PRIMARY KEY (repository_id, format, suite, sha256)
+	PRIMARY KEY (repository_id, format, suite, sha256, path)
 );
 CREATE INDEX index_files_path ON index_files (repository_id, format, suite, path, published);
 `,

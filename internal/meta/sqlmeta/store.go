@@ -833,7 +833,7 @@ func (s *Store) Publish(ctx context.Context, p meta.Publication, files []meta.In
 		// when a newer publication stopped naming it.
 		for _, f := range files {
 			_, err := s.txExec(ctx, tx, `INSERT INTO index_files (repository_id, format, suite, path, sha256, size, gzip, chunks, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (repository_id, format, suite, sha256) DO UPDATE SET path = excluded.path, published = excluded.published`,
+				ON CONFLICT (repository_id, format, suite, sha256, path) DO UPDATE SET published = excluded.published`,
 				p.RepositoryID, p.Format, p.Suite, f.Path, f.SHA256, f.Size, f.Gzip, strings.Join(f.Chunks, " "), now)
 			if err != nil {
 				return err
@@ -862,9 +862,10 @@ func scanIndexFile(row rowScanner) (meta.IndexFile, error) {
 	return f, err
 }
 
-func (s *Store) IndexFile(ctx context.Context, repositoryID int64, format, suite, sha256 string) (meta.IndexFile, error) {
-	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files WHERE repository_id = ? AND format = ? AND suite = ? AND sha256 = ?`,
-		repositoryID, format, suite, sha256))
+func (s *Store) IndexFile(ctx context.Context, repositoryID int64, format, suite, dir, sha256 string) (meta.IndexFile, error) {
+	f, err := scanIndexFile(s.readRow(ctx, `SELECT `+indexFileCols+` FROM index_files
+		WHERE repository_id = ? AND format = ? AND suite = ? AND sha256 = ? AND SUBSTR(path, 1, ?) = ? LIMIT 1`,
+		repositoryID, format, suite, sha256, len(dir), dir))
 	return f, notFound(err, "index file "+sha256)
 }
 
