@@ -90,7 +90,7 @@ func TestPlainFiles(t *testing.T) {
 	var list struct {
 		Files []struct {
 			Name, Version, Arch, Filename, SHA256, URL string
-			Latest                                    bool
+			Latest                                     bool
 		}
 	}
 	if err := json.Unmarshal(e.get("/files/product/feature/x/index.json", 200), &list); err != nil {
