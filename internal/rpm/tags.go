@@ -16,6 +16,7 @@ const (
 // Region tags: the first index entry of a header points at a trailer that
 // marks which entries the header's digest and signature cover.
 const (
+	tagHeaderImage      = 61 // in the signature trailer of some old packages
 	tagHeaderSignatures = 62
 	tagHeaderImmutable  = 63
 	tagHeaderI18NTable  = 100
@@ -31,6 +32,29 @@ const (
 	sigSHA256          = 273
 	sigSize            = 1000
 	sigPayloadSize     = 1007
+)
+
+// Main header tags that only Read uses.
+const (
+	tagOldFileNames       = 1027 // full paths, before rpmlib(CompressedFileNames)
+	tagArchiveSize        = 1046 // RPMSIGTAG_PAYLOADSIZE, when a header carries it
+	tagChangelogTime      = 1080
+	tagChangelogName      = 1081
+	tagChangelogText      = 1082
+	tagSourcePackage      = 1106
+	tagOldSuggestsName    = 1156 // weak dependencies before rpm 4.12
+	tagOldSuggestsVersion = 1157
+	tagOldSuggestsFlags   = 1158
+	tagOldEnhancesName    = 1159
+	tagOldEnhancesVersion = 1160
+	tagOldEnhancesFlags   = 1161
+	tagSupplementName     = 5052
+	tagSupplementVersion  = 5053
+	tagSupplementFlags    = 5054
+	tagEnhanceName        = 5055
+	tagEnhanceVersion     = 5056
+	tagEnhanceFlags       = 5057
+	tagLongArchiveSize    = 271 // RPMSIGTAG_LONGARCHIVESIZE, when a header carries it
 )
 
 // Main header tags (RPMTAG_*).
@@ -120,6 +144,7 @@ const (
 	senseGreater      = 1 << 2
 	senseEqual        = 1 << 3
 	sensePostTrans    = 1 << 5
+	sensePrereq       = 1 << 6
 	sensePreTrans     = 1 << 7
 	senseInterp       = 1 << 8
 	senseScriptPre    = 1 << 9
@@ -127,7 +152,9 @@ const (
 	senseScriptPreUn  = 1 << 11
 	senseScriptPostUn = 1 << 12
 	senseScriptVerify = 1 << 13
+	senseMissingOK    = 1 << 19 // a requirement that is only a recommendation (before rpm 4.12)
 	senseRPMLib       = 1 << 24
+	senseStrong       = 1 << 27 // an old suggests or enhances that is a recommends or supplements
 	senseConfig       = 1 << 28
 )
 

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -22,10 +21,6 @@ import (
 
 	"github.com/packhouse/packhouse/internal/spec"
 )
-
-// ErrInvalid is returned (wrapped) for a package that cannot be written as
-// an rpm: a malformed version, dependency, path or option.
-var ErrInvalid = errors.New("rpm: invalid package")
 
 // WriteOptions are the choices Write leaves to its caller.
 type WriteOptions struct {

@@ -72,6 +72,85 @@ echo x > %{buildroot}/usr/lib/sendmail
 * Sun Nov 19 2023 Bob Old <bob@example.com> - 1.1-1
 - initial
 `,
+	// rules.spec has what createrepo_c leaves out or changes: requires
+	// on rpmlib(), on glibc symbol versions but the highest, on its own
+	// primary files and on what it provides itself; changelogs beyond the
+	// newest ten; equal changelog times; blanks after an author.
+	"rules.spec": `Name: rules
+Version: 2.0
+Release: 1
+Summary: createrepo_c's rules
+License: MIT
+BuildArch: noarch
+Provides: rules-api = 2
+Requires: rules-api = 2
+Requires: rules-api >= 1
+Requires: rules = 2.0-1
+Requires: libc.so.6(GLIBC_2.4)
+Requires: libc.so.6(GLIBC_2.17)(64bit)
+Requires: libc.so.6()(64bit)
+Requires: libc.so.6(GLIBC_2.2.5)(64bit)
+Requires: /usr/bin/rules
+Requires: /usr/share/rules/data
+Requires: /usr/bin/elsewhere
+Requires: noversion = 3:
+Requires: norelease >= 1.0-
+Requires(pre): prereq
+Requires(post): postreq
+Requires(preun): preunreq
+Requires(postun): postunreq
+Requires(pretrans): pretransreq
+Requires(posttrans): posttransreq
+
+%description
+d
+
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/share/rules
+echo x > %{buildroot}/usr/bin/rules
+echo x > %{buildroot}/usr/share/rules/data
+
+%files
+/usr/bin/rules
+/usr/share/rules
+
+%changelog
+* Sat Jan 21 2023 Same C <c@example.com> - 2.0-1
+- c
+
+* Sat Jan 21 2023 Same B <b@example.com> - 1.9-1
+- b
+
+* Sat Jan 21 2023 Same A <a@example.com>   
+- a
+
+* Fri Jan 20 2023 Author 9 <a9@example.com> - 1.9-1
+- change 9
+
+* Thu Jan 19 2023 Author 8 <a8@example.com> - 1.8-1
+- change 8
+
+* Wed Jan 18 2023 Author 7 <a7@example.com> - 1.7-1
+- change 7
+
+* Tue Jan 17 2023 Author 6 <a6@example.com> - 1.6-1
+- change 6
+
+* Mon Jan 16 2023 Author 5 <a5@example.com> - 1.5-1
+- change 5
+
+* Sun Jan 15 2023 Author 4 <a4@example.com> - 1.4-1
+- change 4
+
+* Sat Jan 14 2023 Author 3 <a3@example.com> - 1.3-1
+- change 3
+
+* Fri Jan 13 2023 Author 2 <a2@example.com> - 1.2-1
+- change 2
+
+* Thu Jan 12 2023 Author 1 <a1@example.com> - 1.1-1
+- change 1
+`,
 	"min.spec": `Name: min
 Version: 0.1
 Release: 1
@@ -84,19 +163,28 @@ d
 `,
 }
 
-// TestCreaterepo checks the writers against the reference: it builds rpms
-// with rpmbuild, indexes them with createrepo_c, reads createrepo_c's
-// documents back into Packages, and requires the writers to turn those
-// Packages into createrepo_c's documents again, field for field and byte
-// for byte.
-func TestCreaterepo(t *testing.T) {
+// reference is a repository of rpmbuild's packages, indexed by
+// createrepo_c.
+type reference struct {
+	Dir  string   // the repository
+	RPMs []string // its packages
+	// Primary, Filelists and Other are createrepo_c's documents,
+	// uncompressed; RepoMD is its repomd.xml.
+	Primary, Filelists, Other, RepoMD []byte
+}
+
+// buildReference builds the specs' binary and source rpms with rpmbuild
+// and indexes them with createrepo_c as it runs by default, but without
+// the sqlite databases and with plain file names.
+func buildReference(t *testing.T) *reference {
+	t.Helper()
 	createrepo := lookPath(t, "createrepo_c")
 	rpmbuild := lookPath(t, "rpmbuild")
 
 	dir := t.TempDir()
 	top := filepath.Join(dir, "top")
-	repo := filepath.Join(dir, "repo")
-	if err := os.MkdirAll(repo, 0o755); err != nil {
+	ref := &reference{Dir: filepath.Join(dir, "repo")}
+	if err := os.MkdirAll(ref.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for name, spec := range specs {
@@ -104,34 +192,53 @@ func TestCreaterepo(t *testing.T) {
 		if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		run(t, rpmbuild, "--quiet", "--define", "_topdir "+top, "-bb", path)
+		run(t, rpmbuild, "--quiet", "--define", "_topdir "+top, "-ba", path)
 	}
-	rpms, err := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
-	if err != nil || len(rpms) != len(specs) {
-		t.Fatalf("rpmbuild made %v (%v), want %d rpms", rpms, err, len(specs))
+	sources, err := filepath.Glob(filepath.Join(top, "SRPMS", "*.rpm"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range rpms {
+	binaries, err := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := append(sources, binaries...)
+	if len(sources) != len(specs) || len(binaries) != len(specs) {
+		t.Fatalf("rpmbuild made %v, want a binary and a source rpm of each spec", built)
+	}
+	for _, r := range built {
 		data, err := os.ReadFile(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(repo, filepath.Base(r)), data, 0o644); err != nil {
+		path := filepath.Join(ref.Dir, filepath.Base(r))
+		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		ref.RPMs = append(ref.RPMs, path)
 	}
-	run(t, createrepo, "--quiet", "--no-database", "--simple-md-filenames", repo)
+	run(t, createrepo, "--quiet", "--no-database", "--simple-md-filenames", ref.Dir)
 
-	refPrimary := gunzipFile(t, filepath.Join(repo, "repodata", "primary.xml.gz"))
-	refFilelists := gunzipFile(t, filepath.Join(repo, "repodata", "filelists.xml.gz"))
-	refOther := gunzipFile(t, filepath.Join(repo, "repodata", "other.xml.gz"))
-	refRepoMD, err := os.ReadFile(filepath.Join(repo, "repodata", "repomd.xml"))
-	if err != nil {
+	ref.Primary = gunzipFile(t, filepath.Join(ref.Dir, "repodata", "primary.xml.gz"))
+	ref.Filelists = gunzipFile(t, filepath.Join(ref.Dir, "repodata", "filelists.xml.gz"))
+	ref.Other = gunzipFile(t, filepath.Join(ref.Dir, "repodata", "other.xml.gz"))
+	if ref.RepoMD, err = os.ReadFile(filepath.Join(ref.Dir, "repodata", "repomd.xml")); err != nil {
 		t.Fatal(err)
 	}
+	return ref
+}
 
-	refPkgs := parseDocuments(t, refPrimary, refFilelists, refOther)
-	if len(refPkgs) != len(specs) {
-		t.Fatalf("createrepo_c indexed %d packages, want %d", len(refPkgs), len(specs))
+// TestCreaterepo checks the writers against the reference: it reads
+// createrepo_c's documents back into Packages, and requires the writers
+// to turn those Packages into createrepo_c's documents again, field for
+// field and byte for byte. (That the Packages rpm.Read makes of the same
+// rpms give these documents too is tested in rpmmd_test: this package
+// cannot import internal/rpm, which imports it.)
+func TestCreaterepo(t *testing.T) {
+	ref := buildReference(t)
+	refPkgs := parseDocuments(t, ref.Primary, ref.Filelists, ref.Other)
+	if len(refPkgs) != len(ref.RPMs) {
+		t.Fatalf("createrepo_c indexed %d packages, want %d", len(refPkgs), len(ref.RPMs))
 	}
 
 	primary, filelists, other := documents(refPkgs)
@@ -150,9 +257,9 @@ func TestCreaterepo(t *testing.T) {
 		name      string
 		got, want []byte
 	}{
-		{"primary.xml", primary, refPrimary},
-		{"filelists.xml", filelists, refFilelists},
-		{"other.xml", other, refOther},
+		{"primary.xml", primary, ref.Primary},
+		{"filelists.xml", filelists, ref.Filelists},
+		{"other.xml", other, ref.Other},
 	} {
 		if !bytes.Equal(tc.got, tc.want) {
 			t.Errorf("%s differs from createrepo_c's:\n%s", tc.name, firstDiff(tc.got, tc.want))
@@ -160,7 +267,7 @@ func TestCreaterepo(t *testing.T) {
 	}
 
 	var md xmlRepoMD
-	if err := xml.Unmarshal(refRepoMD, &md); err != nil {
+	if err := xml.Unmarshal(ref.RepoMD, &md); err != nil {
 		t.Fatal(err)
 	}
 	var data []Data
@@ -177,8 +284,8 @@ func TestCreaterepo(t *testing.T) {
 	for i, j := 0, len(data)-1; i < j; i, j = i+1, j-1 {
 		data[i], data[j] = data[j], data[i]
 	}
-	if got := RepoMD(md.Revision, data); !bytes.Equal(got, refRepoMD) {
-		t.Errorf("repomd.xml differs from createrepo_c's:\n%s", firstDiff(got, refRepoMD))
+	if got := RepoMD(md.Revision, data); !bytes.Equal(got, ref.RepoMD) {
+		t.Errorf("repomd.xml differs from createrepo_c's:\n%s", firstDiff(got, ref.RepoMD))
 	}
 }
 
