@@ -1,6 +1,8 @@
 package compression
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 
@@ -96,6 +98,64 @@ func NewWriter(w io.Writer, algo string, level int) (io.WriteCloser, error) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// ErrWindow is wrapped by the errors of a reader from NewReader when the
+// stream needs more history than the maxWindow it was given.
+var ErrWindow = errors.New("compressed stream needs a larger window than allowed")
+
+// NewReader returns a reader of the data compressed in r with algo.
+// Packages are untrusted, so what the decompressor holds is bounded:
+// maxWindow bounds the history, which each stream chooses for itself (a
+// zstd window, an xz dictionary, up to 4 GiB); gzip's is 32 KiB. A zstd
+// frame that asks for more is refused; an xz dictionary is cut to
+// maxWindow, which fails only if the stream does refer back further. The
+// errors of both wrap ErrWindow. The reader checks the stream's checksums
+// as it reaches them. Close releases the decompressor but does not close r.
+func NewReader(r io.Reader, algo string, maxWindow int64) (io.ReadCloser, error) {
+	switch algo {
+	case None, "":
+		return io.NopCloser(r), nil
+	case Gzip:
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		return z, nil
+	case Xz:
+		br, ok := r.(*bufio.Reader)
+		if !ok {
+			br = bufio.NewReaderSize(r, 4096)
+		}
+		return io.NopCloser(newXzReader(br, maxWindow)), nil
+	case Zstd:
+		z, err := zstd.NewReader(r,
+			zstd.WithDecoderConcurrency(1), // decode in the caller's goroutine
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(uint64(max(maxWindow, zstd.MinWindowSize))))
+		if err != nil {
+			return nil, err
+		}
+		return &zstdReader{z}, nil
+	}
+	return nil, fmt.Errorf("unknown compression %q (gzip, xz, zstd or none)", algo)
+}
+
+type zstdReader struct{ z *zstd.Decoder }
+
+func (r *zstdReader) Read(p []byte) (int, error) {
+	n, err := r.z.Read(p)
+	// Streaming, klauspost reports a window over the bound with either
+	// error, depending on where it noticed.
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = fmt.Errorf("zstd: %w: %v", ErrWindow, err)
+	}
+	return n, err
+}
+
+func (r *zstdReader) Close() error {
+	r.z.Close()
+	return nil
+}
 
 // asyncChunk and asyncChunks size the hand-over between the goroutine
 // producing the stream (reading files, hashing, tar framing) and the one

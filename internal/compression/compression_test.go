@@ -160,3 +160,79 @@ func TestXzBlocksWithXzTool(t *testing.T) {
 		t.Errorf("xz -d: %v", err)
 	}
 }
+
+func TestNewReader(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	in := make([]byte, 200000)
+	for i := range in {
+		in[i] = byte('a' + rng.IntN(4))
+	}
+	for _, algo := range []string{None, Gzip, Xz, Zstd} {
+		var b bytes.Buffer
+		w, _ := NewWriter(&b, algo, 0)
+		w.Write(in)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewReader(bytes.NewReader(b.Bytes()), algo, 1<<20)
+		if err != nil {
+			t.Fatalf("%s: %v", algo, err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, in) {
+			t.Errorf("%s: %d bytes, %v", algo, len(got), err)
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("%s: Close: %v", algo, err)
+		}
+	}
+	if _, err := NewReader(bytes.NewReader([]byte("not gzip")), Gzip, 1<<20); err == nil {
+		t.Error("gzip: no error for a bad header")
+	}
+}
+
+// TestNewReaderWindow gives the reader less history than streams need
+// that refer 2 MiB back.
+func TestNewReaderWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	half := make([]byte, 2<<20)
+	for i := range half {
+		half[i] = byte(rng.Uint32())
+	}
+	in := append(bytes.Clone(half), half...)
+
+	var zb bytes.Buffer
+	zw, err := zstd.NewWriter(&zb, zstd.WithWindowSize(4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(in)
+	zw.Close()
+	var xb bytes.Buffer
+	xw, err := xz.WriterConfig{DictCap: 4 << 20}.NewWriter(&xb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xw.Write(in)
+	xw.Close()
+
+	for _, tc := range []struct {
+		algo string
+		data []byte
+	}{{Zstd, zb.Bytes()}, {Xz, xb.Bytes()}} {
+		read := func(window int64) ([]byte, error) {
+			r, err := NewReader(bytes.NewReader(tc.data), tc.algo, window)
+			if err != nil {
+				return nil, err
+			}
+			defer r.Close()
+			return io.ReadAll(r)
+		}
+		if got, err := read(8 << 20); err != nil || !bytes.Equal(got, in) {
+			t.Errorf("%s, 8 MiB window: %d bytes, %v", tc.algo, len(got), err)
+		}
+		if _, err := read(1 << 20); !errors.Is(err, ErrWindow) {
+			t.Errorf("%s, 1 MiB window: %v, want ErrWindow", tc.algo, err)
+		}
+	}
+}

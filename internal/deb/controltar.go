@@ -2,16 +2,14 @@ package deb
 
 import (
 	"archive/tar"
-	"bufio"
 	"errors"
 	"fmt"
-	"github.com/packhouse/packhouse/internal/iolimit"
 	"io"
 	"path"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/packhouse/packhouse/internal/compression"
+	"github.com/packhouse/packhouse/internal/iolimit"
 )
 
 // maxControlEntries bounds the entries of a control archive, which has a
@@ -21,6 +19,9 @@ const maxControlEntries = 10000
 // errUnpackLimit marks the unpacked control archive reaching its bound; it
 // travels up through tar and the decompressors.
 var errUnpackLimit = errors.New("unpacked size limit reached")
+
+// algorithms maps the suffixes of control.tar to compression's names.
+var algorithms = map[string]string{"": compression.None, "gz": compression.Gzip, "xz": compression.Xz, "zst": compression.Zstd}
 
 // readControl reads the control archive from member m, compressed with
 // comp.
@@ -39,27 +40,13 @@ func (d *reader) readControl(m *member, comp string) error {
 		}
 		return wrapInvalid(err, "member %q", m.name)
 	}
-	var zr io.Reader = m
-	switch comp {
-	case "gz":
-		gz, err := gzip.NewReader(m)
-		if err != nil {
-			return fail(err)
-		}
-		zr = gz
-	case "xz":
-		zr = newXZReader(bufio.NewReaderSize(m, 4096), d.lim.MaxControlUnpacked)
-	case "zst":
-		zd, err := zstd.NewReader(m,
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxMemory(uint64(d.lim.MaxControlUnpacked)))
-		if err != nil {
-			return fail(err)
-		}
-		defer zd.Close()
-		zr = zd
+	// The unpacked bound also bounds the decompressor's history: a
+	// window larger than all the output it serves is never used.
+	zr, err := compression.NewReader(m, algorithms[comp], d.lim.MaxControlUnpacked)
+	if err != nil {
+		return fail(err)
 	}
+	defer zr.Close()
 	lr := &iolimit.Reader{R: zr, N: d.lim.MaxControlUnpacked, Err: errUnpackLimit}
 	if err := d.readControlTar(tar.NewReader(lr), m.name); err != nil {
 		return fail(err)

@@ -151,21 +151,45 @@ func AppendDesc(b []byte, p *Package) []byte {
 
 // AppendFiles appends p's files entry as repo-add writes it: "%FILES%",
 // then the paths sorted byte-wise and without duplicates (LC_ALL=C sort
-// -u), without the package's own metadata files (.PKGINFO, .MTREE, ...).
-// Call it on a package that WriteDB accepts.
+// -u), without those that Listed leaves out, such as the package's own
+// metadata files (.PKGINFO, .MTREE, ...). Call it on a package that
+// WriteDB accepts.
 func AppendFiles(b []byte, p *Package) []byte {
 	b = append(b, "%FILES%\n"...)
 	files := slices.Clone(p.Files)
 	slices.Sort(files)
 	files = slices.Compact(files)
 	for _, f := range files {
-		if f == "" || f[0] == '.' {
+		if f == "" || !Listed(f) {
 			continue
 		}
 		b = append(b, f...)
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// Listed reports whether repo-add lists a package's archive entry in
+// %FILES%. It lists what "bsdtar --exclude='^.*' -tf" prints: not the
+// entries whose names start with a dot, which are the package's metadata
+// (.PKGINFO, .BUILDINFO, .MTREE, .INSTALL, .CHANGELOG) and anything else
+// hidden at the top. libarchive's matching first skips a leading "./"
+// (with the slashes and "./" after it), so "./usr/bin/x" is listed, as it
+// is, and "./.PKGINFO" is not.
+func Listed(name string) bool {
+	s := name
+	if strings.HasPrefix(s, "./") {
+		s = s[1:]
+		for {
+			switch {
+			case strings.HasPrefix(s, "/"), strings.HasPrefix(s, "./"), s == ".":
+				s = s[1:]
+				continue
+			}
+			break
+		}
+	}
+	return !strings.HasPrefix(s, ".")
 }
 
 func appendField(b []byte, name, value string) []byte {

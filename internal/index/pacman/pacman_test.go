@@ -259,3 +259,23 @@ func FuzzAppendDesc(f *testing.F) {
 		}
 	})
 }
+
+// listedTests are archive entry names and whether repo-add lists them;
+// TestListedBsdtar asks bsdtar.
+var listedTests = []struct {
+	name   string
+	listed bool
+}{
+	{".PKGINFO", false}, {".BUILDINFO", false}, {".MTREE", false}, {".INSTALL", false}, {".CHANGELOG", false},
+	{".hidden/file", false}, {".", false}, {"./.PKGINFO", false}, {".//.x", false}, {"././.x", false},
+	{"usr", true}, {"usr/bin/", true}, {"usr/.hidden", true}, {"usr/./.x", true}, {"./", true}, {"./.", true},
+	{"./usr/bin/x", true}, {".//usr", true}, {"././usr", true}, {"usr//w", true}, {"..x", false},
+}
+
+func TestListed(t *testing.T) {
+	for _, tc := range listedTests {
+		if got := Listed(tc.name); got != tc.listed {
+			t.Errorf("Listed(%q) = %v, want %v", tc.name, got, tc.listed)
+		}
+	}
+}

@@ -372,3 +372,28 @@ func mkdir(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestListedBsdtar lists an archive of listedTests' names as repo-add
+// does, with bsdtar.
+func TestListedBsdtar(t *testing.T) {
+	bsdtar := lookPath(t, "bsdtar")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	var want strings.Builder
+	for _, tc := range listedTests {
+		if err := tw.WriteHeader(&tar.Header{Name: tc.name, Mode: 0o644, Format: tar.FormatPAX}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.listed {
+			want.WriteString(tc.name + "\n")
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "names.tar")
+	writeFile(t, path, buf.Bytes())
+	if got := run(t, bsdtar, "--exclude=^.*", "-tf", path); got != want.String() {
+		t.Errorf("bsdtar lists\n%s\nListed says\n%s", got, want.String())
+	}
+}

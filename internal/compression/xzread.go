@@ -1,4 +1,4 @@
-package deb
+package compression
 
 import (
 	"bufio"
@@ -19,9 +19,10 @@ import (
 // It parses the container itself and hands only the LZMA2 data of each
 // block to ulikunitz/xz/lzma, because ulikunitz/xz.Reader allocates the
 // dictionary that each block header asks for, up to 4 GiB, before it
-// decodes a byte. Here the dictionary is capped at the bound on the
-// unpacked size and at the block's size when its header gives it: a
-// dictionary larger than all the output it will serve is never used.
+// decodes a byte. Here the dictionary is capped at maxDict and at the
+// block's size when its header gives it: a dictionary larger than all the
+// output it will serve is never used. A stream that does refer further
+// back than maxDict fails with ErrWindow.
 type xzReader struct {
 	r       *bufio.Reader
 	maxDict int
@@ -39,6 +40,7 @@ type xzReader struct {
 	headerLen        int
 	wantPacked       int64 // -1 if the block header does not say
 	wantUnpacked     int64 // -1 if the block header does not say
+	cutDict          int64 // the dictionary the block asked for, if more than it got
 	unpacked         int64
 	check            hash.Hash
 	checkBuf         [sha256.Size]byte
@@ -48,12 +50,10 @@ type xzReader struct {
 	indexSize        int64
 }
 
-var crc64Table = crc64.MakeTable(crc64.ECMA)
-
-func newXZReader(r *bufio.Reader, maxUnpacked int64) *xzReader {
+func newXzReader(r *bufio.Reader, maxDict int64) *xzReader {
 	dict := int64(lzma.MaxDictCap)
-	if maxUnpacked < dict {
-		dict = max(maxUnpacked, lzma.MinDictCap)
+	if maxDict < dict {
+		dict = max(maxDict, lzma.MinDictCap)
 	}
 	return &xzReader{r: r, maxDict: int(dict)}
 }
@@ -84,6 +84,12 @@ func (x *xzReader) Read(p []byte) (int, error) {
 		}
 		if x.wantPacked >= 0 && x.packed.n > x.wantPacked {
 			err = xzError("compressed block is larger than its header says")
+		}
+		if err != nil && err != io.EOF && x.cutDict > 0 {
+			// The stream is corrupt or refers back further than the
+			// dictionary it got; a reader cannot tell which.
+			err = fmt.Errorf("xz: %w: block needs up to %d bytes of dictionary, over the limit of %d (or is corrupt): %v",
+				ErrWindow, x.cutDict, x.maxDict, err)
 		}
 		if err == io.EOF {
 			err = x.endBlock()
@@ -258,9 +264,12 @@ func (x *xzReader) startBlock(sizeByte byte) error {
 	if props < 40 {
 		dict = int64(2|props&1) << (props/2 + 11)
 	}
-	dict = min(dict, int64(x.maxDict))
 	if x.wantUnpacked >= 0 {
 		dict = max(min(dict, x.wantUnpacked), lzma.MinDictCap)
+	}
+	x.cutDict = 0
+	if dict > int64(x.maxDict) {
+		x.cutDict, dict = dict, int64(x.maxDict)
 	}
 	x.packed = countingReader{r: x.r}
 	lr, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(&x.packed)
