@@ -71,7 +71,6 @@ type Info struct {
 // The lead is the fixed-size start of every package (struct rpmlead).
 const (
 	leadSize          = 96
-	leadTypeSource    = 1
 	leadSigHeaderType = 5 // RPMSIGTYPE_HEADERSIG, the only one rpm reads
 )
 
@@ -92,8 +91,7 @@ func Read(r io.Reader, lim Limits) (*Info, error) {
 	if err := readFull(r, lead[:], "lead"); err != nil {
 		return nil, err
 	}
-	leadSource, err := checkLead(lead[:])
-	if err != nil {
+	if err := checkLead(lead[:]); err != nil {
 		return nil, err
 	}
 
@@ -122,7 +120,7 @@ func Read(r io.Reader, lim Limits) (*Info, error) {
 	}
 
 	start := int64(leadSize) + int64(len(sig.blob)) + padLen
-	return newInfo(leadSource, sig, hdr, start, start+int64(len(hdr.blob)))
+	return newInfo(sig, hdr, start, start+int64(len(hdr.blob)))
 }
 
 func readFull(r io.Reader, b []byte, what string) error {
@@ -141,20 +139,19 @@ func tooLarge(lim Limits) error {
 	return fmt.Errorf("%w: headers larger than %d bytes", ErrTooLarge, lim.MaxHeader)
 }
 
-// checkLead checks what rpm checks of the lead (rpmLeadCheck) and reports
-// whether it says source package, which only matters for packages whose
-// header does not say (see newInfo).
-func checkLead(b []byte) (source bool, err error) {
+// checkLead checks what rpm checks of the lead (rpmLeadCheck). The rest
+// of it, package type included, rpm ignores: the header says.
+func checkLead(b []byte) error {
 	if !bytes.Equal(b[:4], leadMagic) {
-		return false, fmt.Errorf("%w: not an rpm package (lead magic %x)", ErrInvalid, b[:4])
+		return fmt.Errorf("%w: not an rpm package (lead magic %x)", ErrInvalid, b[:4])
 	}
 	if major := b[4]; major != 3 && major != 4 {
-		return false, fmt.Errorf("%w: lead format version %d.%d, want 3 or 4", ErrInvalid, major, b[5])
+		return fmt.Errorf("%w: lead format version %d.%d, want 3 or 4", ErrInvalid, major, b[5])
 	}
 	if st := binary.BigEndian.Uint16(b[78:]); st != leadSigHeaderType {
-		return false, fmt.Errorf("%w: lead signature type %d, want %d", ErrInvalid, st, leadSigHeaderType)
+		return fmt.Errorf("%w: lead signature type %d, want %d", ErrInvalid, st, leadSigHeaderType)
 	}
-	return binary.BigEndian.Uint16(b[6:]) == leadTypeSource, nil
+	return nil
 }
 
 // rawHeader is one header as read: its bytes, which the signature

@@ -21,7 +21,7 @@ const changelogLimit = 10
 
 // newInfo builds the Info of a package from its headers. start and end
 // are the main header's byte range in the file.
-func newInfo(leadSource bool, sig, hdr *rawHeader, start, end int64) (*Info, error) {
+func newInfo(sig, hdr *rawHeader, start, end int64) (*Info, error) {
 	p := rpmmd.Package{HeaderStart: start, HeaderEnd: end}
 	for _, f := range []struct {
 		tag int32
@@ -79,9 +79,9 @@ func newInfo(leadSource bool, sig, hdr *rawHeader, start, end int64) (*Info, err
 
 	// rpm's retrofit (applyRetrofits): a header that says neither that it
 	// is a source package nor which source package it comes from is a
-	// source package if its files are all in one unnamed directory (or,
-	// as older rpm decided, if its lead says so), and a binary package
-	// from an unknown source otherwise.
+	// source package if its files are all in one unnamed directory, and a
+	// binary package from an unknown source otherwise. rpm 4.18 no longer
+	// asks the lead, and neither does createrepo_c with it.
 	srcPkg, err := hdr.numbers(tagSourcePackage, typeInt32)
 	if err != nil {
 		return nil, err
@@ -89,16 +89,19 @@ func newInfo(leadSource bool, sig, hdr *rawHeader, start, end int64) (*Info, err
 	_, hasSourceRPM := hdr.entries[tagSourceRPM]
 	source := srcPkg.len() == 1 && srcPkg.at(0) != 0
 	if !hasSourceRPM && srcPkg.len() == 0 {
-		source = leadSource || len(dirNames) == 1 && dirNames[0] == ""
+		source = len(dirNames) == 1 && dirNames[0] == ""
 		if !source {
 			p.SourceRPM = "(none)"
+			hasSourceRPM = true
 		}
 	}
 	if source {
 		p.Arch = "src"
 	}
 
-	if err := deps(&p, hdr, !hdr.region && !source); err != nil {
+	// An rpm 3 header (one without a region) of a package with a source
+	// package gets a provide of itself (legacyRetrofit).
+	if err := deps(&p, hdr, !hdr.region && hasSourceRPM); err != nil {
 		return nil, err
 	}
 	if p.Changelogs, err = changelogs(hdr); err != nil {
@@ -372,8 +375,9 @@ func (h *rawHeader) depList(nameTag, flagsTag, versionTag int32) ([]rawDep, erro
 // legacyProvides reads the provides of a binary package older than rpm
 // 4.0 as rpm retrofits them (providePackageNVR): those of rpm 3.0.2 and
 // older were unversioned, and those older than 3.0.4 did not list the
-// package itself, "name = [epoch:]version-release", which rpm adds
-// unless it is there.
+// package itself, "name = [epoch:]version-release", which rpm adds. It
+// means to add it only where it is missing, but rpm 4.18's lookup never
+// finds it, so createrepo_c lists it twice where it was there.
 func (h *rawHeader) legacyProvides(p *rpmmd.Package) ([]rawDep, error) {
 	list, err := h.depList(tagProvideName, tagProvideFlags, tagProvideVersion)
 	if err != nil {
@@ -393,13 +397,7 @@ func (h *rawHeader) legacyProvides(p *rpmmd.Package) ([]rawDep, error) {
 	if p.Epoch != "" {
 		evr = p.Epoch + ":" + evr
 	}
-	self := rawDep{name: p.Name, version: evr, flags: senseEqual}
-	for _, d := range list {
-		if d == self {
-			return list, nil
-		}
-	}
-	return append(list, self), nil
+	return append(list, rawDep{name: p.Name, version: evr, flags: senseEqual}), nil
 }
 
 // senseName is createrepo_c's cr_flag_to_str: the comparison of a
