@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/packhouse/packhouse/internal/repoconfig"
 )
 
 func newAptSourceCmd(g *globalOptions) *cobra.Command {
@@ -23,28 +25,13 @@ installed instead (fetch it from <server>/keys/packhouse.asc).`,
 		Example: `  packhouse apt-source product feature/login | sudo tee /etc/apt/sources.list.d/product.sources`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			base := strings.TrimSuffix(g.server, "/")
-			fmt.Fprintf(g.stdout, "Types: deb\nURIs: %s/apt/%s\nSuites: %s\nComponents: main\n", base, args[0], args[1])
-			if arch != "" {
-				fmt.Fprintf(g.stdout, "Architectures: %s\n", arch)
-			}
-			if keyFile != "" {
-				fmt.Fprintf(g.stdout, "Signed-By: %s\n", keyFile)
-				return nil
-			}
-			key, err := fetchKey(cmd.Context(), base)
+			v := repoconfig.View{Server: strings.TrimSuffix(g.server, "/"), Repo: args[0], Branch: args[1]}
+			out, err := repoConfig(cmd.Context(), v, "deb", keyFile, arch, true)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(g.stdout, "Signed-By:")
-			for _, line := range strings.Split(strings.TrimRight(string(key), "\n"), "\n") {
-				// deb822 continuation lines; an empty line is written ".".
-				if strings.TrimSpace(line) == "" {
-					line = "."
-				}
-				fmt.Fprintf(g.stdout, " %s\n", line)
-			}
-			return nil
+			_, err = io.WriteString(g.stdout, out)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key-file", "", "path of the installed signing key to name in Signed-By, instead of embedding it")

@@ -75,6 +75,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newPackageCmd(g),
 		newTokenCmd(g),
 		newAptSourceCmd(g),
+		newRepoConfigCmd(g),
 		newBuildCmd(g),
 		newConvertCmd(g),
 	)

@@ -97,6 +97,13 @@ const (
 
 // Token is an API token. Token holds the secret, and only in the answer
 // that created it: the server keeps a hash.
+// Keys names the keys a server signs with.
+type Keys struct {
+	Fingerprint string `json:"fingerprint"`  // of the OpenPGP key: apt, dnf, pacman
+	OpenPGP     string `json:"openpgp"`      // URL of the armored public key
+	APKKeyName  string `json:"apk_key_name"` // apk's key file name, less ".rsa.pub"
+}
+
 type Token struct {
 	ID          string   `json:"id"`
 	Kind        string   `json:"kind"`

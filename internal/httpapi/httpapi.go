@@ -37,6 +37,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MaxJSON bounds JSON request bodies (default 16 MiB).
 	MaxJSON int64
+	// PublicURL is how clients reach the server, for the configuration
+	// files it serves; when empty, it is taken from each request.
+	PublicURL string
 }
 
 type server struct {
@@ -87,6 +90,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 
 	handle("GET /apt/{repo}/dists/{path...}", s.aptDist)
 	handle("GET /apt/{repo}/pool/{path...}", s.aptPool)
+	handle("GET /api/v1/keys", s.keys)
+	handle("GET /rpm/{repo}/{path...}", s.rpmFile)
+	handle("GET /arch/{repo}/{path...}", s.archFile)
 	handle("GET /apk/keys/{name}", s.apkKey)
 	handle("GET /apk/{repo}/{path...}", s.apkFile)
 	handle("GET /files/{repo}/{path...}", s.plainFile)

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/client"
+	"github.com/packhouse/packhouse/internal/repoconfig"
 	"github.com/packhouse/packhouse/internal/service"
 )
 
@@ -32,6 +35,105 @@ func setIndexCache(w http.ResponseWriter, c service.Content) {
 	} else {
 		w.Header().Set("Cache-Control", "public, max-age=10")
 	}
+}
+
+// keys says which keys the server signs with, for clients' configuration.
+func (s *server) keys(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, client.Keys{
+		Fingerprint: s.svc.Key().Fingerprint(),
+		OpenPGP:     s.base(r) + "/keys/packhouse.asc",
+		APKKeyName:  s.svc.APKKeyName(),
+	})
+	return nil
+}
+
+// base is the server's URL as clients reach it.
+func (s *server) base(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimSuffix(s.opts.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+// dnf repositories: /rpm/REPO/BRANCH/repodata/..., the packages below
+// /rpm/REPO/BRANCH/packages/, and a .repo file at /rpm/REPO/BRANCH/REPO.repo.
+
+func (s *server) rpmFile(w http.ResponseWriter, r *http.Request) error {
+	if err := s.readAllowed(r); err != nil {
+		return err
+	}
+	repo, p := r.PathValue("repo"), r.PathValue("path")
+	if suite, ok := strings.CutSuffix(p, "/"+repo+".repo"); ok {
+		if err := s.svc.CheckView(r.Context(), repo, suite); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		io.WriteString(w, repoconfig.RPM(repoconfig.View{Server: s.base(r), Repo: repo, Branch: suite}, r.URL.Query().Get("gpgcheck") != "0"))
+		return nil
+	}
+	var suite, file string
+	switch {
+	case strings.Contains(p, "/packages/"):
+		i := strings.LastIndex(p, "/packages/")
+		suite, file = p[:i], p[i+1:]
+	case strings.Contains(p, "/repodata/"):
+		i := strings.LastIndex(p, "/repodata/")
+		suite, file = p[:i], p[i+1:]
+	default:
+		return fmt.Errorf("%s: %w", r.URL.Path, service.ErrNotFound)
+	}
+	c, pkg, err := s.svc.RPMFile(r.Context(), repo, suite, file)
+	if err != nil {
+		return err
+	}
+	if pkg != nil {
+		return s.servePackage(w, r, pkg, "application/x-rpm")
+	}
+	setIndexCache(w, c)
+	switch {
+	case strings.HasSuffix(file, ".gz"):
+		w.Header().Set("Content-Type", "application/gzip")
+	case strings.HasSuffix(file, ".asc"):
+		w.Header().Set("Content-Type", "application/pgp-signature")
+	default:
+		w.Header().Set("Content-Type", "application/xml")
+	}
+	return s.serveContent(w, r, c)
+}
+
+// pacman repositories: /arch/REPO/BRANCH/ARCH/NAME.db and .files (with
+// .sig), and the packages by file name beside them.
+
+func (s *server) archFile(w http.ResponseWriter, r *http.Request) error {
+	if err := s.readAllowed(r); err != nil {
+		return err
+	}
+	suite, last, ok := cutLast(r.PathValue("path"), 2)
+	if !ok {
+		return fmt.Errorf("%s: %w", r.URL.Path, service.ErrNotFound)
+	}
+	c, pkg, err := s.svc.ArchFile(r.Context(), r.PathValue("repo"), suite, last[0], last[1])
+	if err != nil {
+		return err
+	}
+	if pkg != nil {
+		return s.servePackage(w, r, pkg, "application/octet-stream")
+	}
+	setIndexCache(w, c)
+	if strings.HasSuffix(last[1], ".sig") {
+		w.Header().Set("Content-Type", "application/pgp-signature")
+	} else {
+		w.Header().Set("Content-Type", "application/gzip")
+	}
+	return s.serveContent(w, r, c)
 }
 
 // apk repositories: /apk/REPO/BRANCH/ARCH/APKINDEX.tar.gz and

@@ -86,13 +86,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.close()
 		return nil, err
 	}
+	// A configured public URL also goes into the configuration files the
+	// server hands out; without one, those take it from each request.
+	configured := s.cfg.PublicURL
 	if s.cfg.PublicURL == "" {
 		s.cfg.PublicURL = "http://" + s.listener.Addr().String()
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.http = &http.Server{
-		Handler:           httpapi.New(svc, httpapi.Options{Logger: cfg.Logger, ReadToken: cfg.ReadToken, Registry: reg}),
+		Handler:           httpapi.New(svc, httpapi.Options{Logger: cfg.Logger, ReadToken: cfg.ReadToken, Registry: reg, PublicURL: configured}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),

@@ -143,8 +143,14 @@ func (s *Service) findInView(ctx context.Context, repoName, suite, format string
 	return nil, fmt.Errorf("no such package in %s at %s: %w", repoName, suite, ErrNotFound)
 }
 
-// viewEntries lists a view's packages of one format.
-func (s *Service) viewEntries(ctx context.Context, repoName, suite, format string) ([]*meta.Entry, error) {
+// CheckView reports whether a repository has a view at a branch: some
+// project of it has the branch, or has it as its default branch.
+func (s *Service) CheckView(ctx context.Context, repoName, suite string) error {
+	_, err := s.viewSources(ctx, repoName, suite)
+	return err
+}
+
+func (s *Service) viewSources(ctx context.Context, repoName, suite string) ([]meta.Source, error) {
 	if err := ValidName("repository", repoName); err != nil {
 		return nil, err
 	}
@@ -161,6 +167,15 @@ func (s *Service) viewEntries(ctx context.Context, repoName, suite, format strin
 	}
 	if !hasBranch(sources, suite) {
 		return nil, fmt.Errorf("no project of repository %q has a branch %q: %w", repoName, suite, ErrNotFound)
+	}
+	return sources, nil
+}
+
+// viewEntries lists a view's packages of one format.
+func (s *Service) viewEntries(ctx context.Context, repoName, suite, format string) ([]*meta.Entry, error) {
+	sources, err := s.viewSources(ctx, repoName, suite)
+	if err != nil {
+		return nil, err
 	}
 	v, _, err := s.view(ctx, sources)
 	if err != nil {

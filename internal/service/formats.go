@@ -30,7 +30,12 @@ type Plain struct {
 // Control. The file's own size and checksums are filled in by ingest.
 type parser func(r io.Reader) (*meta.Package, error)
 
-var gzipMagic = []byte{0x1f, 0x8b}
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+	rpmMagic  = []byte{0xed, 0xab, 0xee, 0xdb}
+)
 
 // detect chooses the parser for a pushed file from its first bytes and the
 // name it was pushed as. Debs and rpms say what they are; apk and Arch
@@ -44,12 +49,18 @@ func detect(head []byte, filename string, plain *Plain) (string, parser, error) 
 	switch {
 	case bytes.HasPrefix(head, []byte("!<arch>\n")):
 		return meta.FormatDeb, parseDeb, nil
+	case bytes.HasPrefix(head, rpmMagic):
+		return meta.FormatRPM, parseRPM, nil
 	case strings.HasSuffix(name, ".apk"):
 		return meta.FormatAPK, parseAPK, nil
+	case strings.Contains(name, ".pkg.tar"):
+		return meta.FormatArch, parseArch, nil
 	case bytes.HasPrefix(head, gzipMagic):
 		return meta.FormatAPK, parseAPK, nil
+	case bytes.HasPrefix(head, zstdMagic), bytes.HasPrefix(head, xzMagic):
+		return meta.FormatArch, parseArch, nil
 	}
-	return "", nil, fmt.Errorf("not a deb or apk package; to push another kind of file, give its name and version: %w", ErrInvalidPackage)
+	return "", nil, fmt.Errorf("not a deb, rpm, apk or Arch package; to push another kind of file, give its name and version: %w", ErrInvalidPackage)
 }
 
 // formatError maps a parser's errors to the service's.

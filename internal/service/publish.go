@@ -61,6 +61,8 @@ type build struct {
 	archs  []string // the architectures indexed, in order
 	files  []meta.IndexFile
 	chunks []meta.Chunk
+	// open are the uncompressed sums of files, where a format lists them.
+	open []openSum
 	// hashes keeps, by index file path, the final hash state of the files
 	// made with sumFile, for signatures made over them.
 	hashes map[string]hash.Hash

@@ -2,6 +2,7 @@ package pacman
 
 import (
 	"archive/tar"
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -70,29 +71,50 @@ func WriteDB(w io.Writer, pkgs []*Package, withFiles bool) error {
 	if err != nil {
 		return err
 	}
-	tw := tar.NewWriter(zw)
 	var buf []byte
 	for _, p := range sorted {
-		dir := p.Name + "-" + p.Version + "/"
-		if err := tw.WriteHeader(header(dir, tar.TypeDir, 0o755, 0)); err != nil {
+		if buf, err = AppendEntries(buf[:0], p, withFiles); err != nil {
 			return err
 		}
-		buf = AppendDesc(buf[:0], p)
-		if err := writeEntry(tw, dir+"desc", buf); err != nil {
+		if _, err := zw.Write(buf); err != nil {
 			return err
-		}
-		if withFiles {
-			buf = AppendFiles(buf[:0], p)
-			if err := writeEntry(tw, dir+"files", buf); err != nil {
-				return err
-			}
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if _, err := zw.Write(EndOfArchive()); err != nil {
 		return err
 	}
 	return zw.Close()
 }
+
+// AppendEntries appends p's entries of a sync database, as tar records:
+// its directory, its desc and, withFiles, its files. A database is its
+// packages' entries, one after another, and EndOfArchive, so that it can
+// be made of pieces made once per package. Call it on a package that
+// Validate accepts.
+func AppendEntries(b []byte, p *Package, withFiles bool) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	tw := tar.NewWriter(buf)
+	dir := p.Name + "-" + p.Version + "/"
+	if err := tw.WriteHeader(header(dir, tar.TypeDir, 0o755, 0)); err != nil {
+		return b, err
+	}
+	if err := writeEntry(tw, dir+"desc", AppendDesc(nil, p)); err != nil {
+		return b, err
+	}
+	if withFiles {
+		if err := writeEntry(tw, dir+"files", AppendFiles(nil, p)); err != nil {
+			return b, err
+		}
+	}
+	// Flush pads the last entry; Close would also end the archive.
+	if err := tw.Flush(); err != nil {
+		return b, err
+	}
+	return buf.Bytes(), nil
+}
+
+// EndOfArchive is the two zero blocks that end a tar stream.
+func EndOfArchive() []byte { return make([]byte, 1024) }
 
 // epoch is the time of every archive entry. pacman reads none of them; a
 // fixed one makes the database reproducible.
