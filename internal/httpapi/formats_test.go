@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -251,4 +253,143 @@ func (c *countingByteReader) ReadByte() (byte, error) {
 		c.n++
 	}
 	return b, err
+}
+
+// Bad rpm, Arch and apk packages get a clear error, and nothing is kept:
+// the branch stays as it was, and a good package is still taken after.
+func TestBadInputFormats(t *testing.T) {
+	e := newEnv(t, service.Config{MaxPackageSize: 1 << 20})
+	e.json("POST", "/api/v1/projects", map[string]any{"name": "app", "default_branch": "main", "repositories": []string{"product"}}, 201)
+	read := func(format string) []byte {
+		b, err := os.ReadFile(pkgtest.Build(t, pkgtest.Spec{Name: "good", Version: "1.0.0"}, format, build.Options{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	rpmGood, archGood, apkGood := read("rpm"), read("archlinux"), read("apk")
+	flip := func(b []byte, at int) []byte {
+		c := slices.Clone(b)
+		c[at] ^= 0xff
+		return c
+	}
+	// An rpm lead and a signature header that claims 2^31 index entries.
+	hugeHeader := append(slices.Clone(rpmGood[:96]), 0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 16)
+	hugeHeader = append(hugeHeader, make([]byte, 64)...)
+	// An Arch package without .PKGINFO.
+	var noInfo bytes.Buffer
+	zw := gzip.NewWriter(&noInfo)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "usr/bin/x", Mode: 0o755, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	zw.Close()
+	// An Arch package whose .PKGINFO climbs out of the root.
+	var escape bytes.Buffer
+	zw = gzip.NewWriter(&escape)
+	tw = tar.NewWriter(zw)
+	info := "pkgname = evil\npkgver = 1-1\narch = any\n"
+	tw.WriteHeader(&tar.Header{Name: ".PKGINFO", Mode: 0o644, Size: int64(len(info)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(info))
+	tw.WriteHeader(&tar.Header{Name: "../../etc/passwd", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	zw.Close()
+
+	tests := []struct {
+		name, filename string
+		body           []byte
+		status         int
+		code           string
+	}{
+		{"rpm truncated in its header", "x.rpm", rpmGood[:200], 400, "invalid_package"},
+		{"rpm with a corrupt header", "x.rpm", flip(rpmGood, 110), 400, "invalid_package"},
+		{"rpm header too large", "x.rpm", hugeHeader, 413, "too_large"},
+		{"rpm lead only", "x.rpm", rpmGood[:96], 400, "invalid_package"},
+		{"Arch package truncated", "x-1-1-any.pkg.tar.zst", archGood[:len(archGood)/2], 400, "invalid_package"},
+		{"Arch package without .PKGINFO", "x-1-1-any.pkg.tar.gz", noInfo.Bytes(), 400, "invalid_package"},
+		{"Arch package with ../ in a path", "x-1-1-any.pkg.tar.gz", escape.Bytes(), 400, "invalid_package"},
+		{"apk truncated", "x.apk", apkGood[:len(apkGood)/2], 400, "invalid_package"},
+		{"apk with a corrupt data stream", "x.apk", flip(apkGood, len(apkGood)-30), 400, "invalid_package"},
+		{"zstd that is no package", "", []byte{0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3}, 400, "invalid_package"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := url.Values{}
+			if tt.filename != "" {
+				q.Set("filename", tt.filename)
+			}
+			out := e.pushAs("app", "main", tt.body, q, tt.status)
+			var body struct{ Code, Message string }
+			if err := json.Unmarshal(out, &body); err != nil || body.Code != tt.code || body.Message == "" {
+				t.Fatalf("answer %s, want code %s", out, tt.code)
+			}
+		})
+	}
+	listed := func() int {
+		var l struct{ Packages []any }
+		if err := json.Unmarshal(e.json("GET", "/api/v1/projects/app/packages?branch=main", nil, 200), &l); err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Packages)
+	}
+	if n := listed(); n != 0 {
+		t.Fatalf("after bad pushes the branch holds %d packages", n)
+	}
+	if blobs, _ := os.ReadDir(e.data + "/blobs"); countFiles(t, e.data+"/blobs") != 0 {
+		t.Fatalf("bad pushes left blobs: %v", blobs)
+	}
+	for _, good := range []struct {
+		name string
+		body []byte
+	}{{"good.rpm", rpmGood}, {"good-1.0.0-1-x86_64.pkg.tar.zst", archGood}, {"good.apk", apkGood}} {
+		e.pushAs("app", "main", good.body, url.Values{"filename": {good.name}}, 201)
+	}
+	if n := listed(); n != 3 {
+		t.Fatalf("after good pushes the branch holds %d packages", n)
+	}
+}
+
+func countFiles(t *testing.T, dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func TestRepoFileAndKeys(t *testing.T) {
+	e := newEnv(t, service.Config{})
+	e.json("POST", "/api/v1/projects", map[string]any{"name": "app", "default_branch": "main", "repositories": []string{"product"}}, 201)
+	repo := string(e.get("/rpm/product/main/product.repo", 200))
+	for _, want := range []string{"[product-main]", "baseurl=" + e.srv.URL + "/rpm/product/main\n", "gpgcheck=1", "repo_gpgcheck=1", "gpgkey=" + e.srv.URL + "/keys/packhouse.asc"} {
+		if !strings.Contains(repo, want) {
+			t.Fatalf(".repo lacks %q:\n%s", want, repo)
+		}
+	}
+	if repo := string(e.get("/rpm/product/main/product.repo?gpgcheck=0", 200)); !strings.Contains(repo, "gpgcheck=0") {
+		t.Fatalf(".repo?gpgcheck=0:\n%s", repo)
+	}
+	e.get("/rpm/product/no-such-branch/product.repo", 404)
+	var keys struct{ Fingerprint, OpenPGP, APKKeyName string }
+	json.Unmarshal(e.get("/api/v1/keys", 200), &keys)
+	if keys.Fingerprint != e.key.Fingerprint() || keys.OpenPGP != e.srv.URL+"/keys/packhouse.asc" {
+		t.Fatalf("keys = %+v", keys)
+	}
+	// An empty view is still a valid repository of every format.
+	if md := string(e.get("/rpm/product/main/repodata/repomd.xml", 200)); !strings.Contains(md, `<data type="primary">`) {
+		t.Fatalf("repomd.xml:\n%s", md)
+	}
+	e.get("/arch/product/main/x86_64/product.db", 200)
+	e.get("/arch/product/main/x86_64/product.db.sig", 200)
+	e.get("/arch/product/main/x86_64/product.files", 200)
+	e.get("/arch/product/main/x86_64/nothing.pkg.tar.zst", 404)
+	e.get("/arch/product/main/x86_64/product.other", 404)
+	e.get("/apk/product/main/x86_64/APKINDEX.tar.gz", 404) // the key is not RSA
+	if sums := e.get("/files/product/main/SHA256SUMS", 200); len(sums) != 0 {
+		t.Fatalf("SHA256SUMS of no files: %q", sums)
+	}
 }

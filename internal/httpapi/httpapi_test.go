@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -60,9 +61,22 @@ func newEnvKey(t *testing.T, cfg service.Config, algo sign.Algorithm) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := sign.Generate("test", "test@example.org", algo, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	var key *sign.Key
+	if algo == sign.RSA3072 {
+		// Made once: generating RSA keys takes seconds. Only for tests.
+		armored, err := os.ReadFile("testdata/rsa3072-test-key.asc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err = sign.Load(armored)
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		key, err = sign.Generate("test", "test@example.org", algo, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if cfg.MaxPackageSize == 0 {
 		cfg.MaxPackageSize = 1 << 20

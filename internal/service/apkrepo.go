@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -50,7 +49,7 @@ func (s *Service) APKPublicKey() ([]byte, error) {
 func (s *Service) apkIndex(ctx context.Context, b *build) error {
 	priv, ok := s.key.RSA()
 	if !ok {
-		return errors.New("the signing key is not RSA, which apk needs")
+		return fmt.Errorf("apk repositories need an RSA signing key, and this server's is not: %w", ErrNotFound)
 	}
 	ids := make([]int64, len(b.entries))
 	for i, e := range b.entries {

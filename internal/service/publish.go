@@ -408,6 +408,9 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 // makeChunks makes one chunk of each kind for members, keys left empty.
 func makeChunks(members []*meta.Entry, kinds []chunkKind, byID map[int64]*meta.Package, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
 	raws := make([][]byte, len(kinds))
+	for k := range raws {
+		raws[k] = []byte{} // not nil: the cache takes nil for "not loaded"
+	}
 	for _, e := range members {
 		p, ok := byID[e.PackageID]
 		if !ok {
@@ -452,6 +455,9 @@ func gzipMember(raw []byte) ([]byte, error) {
 // document's head, as a chunk of its own, and returns its key. Without
 // compress, the chunk has no gzip member: for a file served as it is.
 func (s *Service) fixedChunk(b *build, raw []byte, compress bool) (string, error) {
+	if raw == nil {
+		raw = []byte{} // not nil: the cache takes nil for "not loaded"
+	}
 	sum := sha256.Sum256(raw)
 	key := "whole-" + hex.EncodeToString(sum[:])
 	if compress {
