@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,6 +260,13 @@ func (s *server) fingerprint(t *testing.T) string {
 }
 
 func fetchURL(u string) ([]byte, error) {
-	out, err := exec.Command("curl", "-fsS", u).Output()
-	return out, err
+	resp, err := http.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
