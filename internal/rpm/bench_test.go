@@ -1,6 +1,7 @@
 package rpm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
@@ -42,5 +43,31 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRead reads the headers of a package of 20,000 files, about
+// the size of a large distribution package's file list.
+func BenchmarkRead(b *testing.B) {
+	p := &spec.Package{Name: "bench", Version: "1", Arch: "amd64", BuildTime: buildTime,
+		Depends: []string{"bash >= 4", "coreutils", "(a or b)"}, Provides: []string{"bench-api = 2"}}
+	for i := range 20000 {
+		p.Contents = append(p.Contents, spec.Content{Type: spec.TypeGhost, Mode: 0o644,
+			Destination: "/usr/share/bench/" + strconv.Itoa(i/100) + "/file-" + strconv.Itoa(i)})
+	}
+	data, err := os.ReadFile(writePackage(b, p, WriteOptions{TempDir: b.TempDir()}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := Read(bytes.NewReader(data), Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(info.Meta.HeaderEnd)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(data), Limits{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -63,6 +63,8 @@ type Info struct {
 	// Meta is what rpm-md says about the package, taken from its headers
 	// as createrepo_c takes it. What depends on the file as a whole is
 	// left to the caller: SHA256, PackageSize, FileTime and Location.
+	// Name, Version, Release and Arch are never empty, but otherwise as
+	// stored: a caller that makes paths of them must check them.
 	Meta rpmmd.Package
 	// Source reports a source rpm, whose Meta.Arch is then "src".
 	Source bool

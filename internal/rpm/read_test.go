@@ -593,6 +593,7 @@ func TestReadRejects(t *testing.T) {
 		{"digest mismatch", edit(len(good)-20, 'Z'), Limits{}, ErrInvalid},
 		{"name of the wrong type", withHeader(func(h *header) { h.Int32(tagName, 1) }), Limits{}, ErrInvalid},
 		{"no version", withHeader(func(h *header) { delete(h.entries, tagVersion) }), Limits{}, ErrInvalid},
+		{"no arch", withHeader(func(h *header) { delete(h.entries, tagArch) }), Limits{}, ErrInvalid},
 		{"file in a missing directory", withHeader(func(h *header) {
 			h.StringArray(tagBaseNames, []string{"a"})
 			h.StringArray(tagDirNames, []string{"/"})
@@ -625,4 +626,106 @@ func TestReadRejects(t *testing.T) {
 	if !errors.Is(err, broken) || errors.Is(err, ErrInvalid) {
 		t.Errorf("Read from a failing reader: %v", err)
 	}
+}
+
+// withoutDigests returns pkg with a signature header that has no digest
+// of the main header, so that a fuzzer's changes to the main header are
+// parsed rather than refused at the digest check.
+func withoutDigests(t testing.TB, pkg []byte) []byte {
+	t.Helper()
+	info, err := Read(bytes.NewReader(pkg), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, payload := pkg[info.Meta.HeaderStart:info.Meta.HeaderEnd], pkg[info.Meta.HeaderEnd:]
+	sig := signatureFor(hdr, int64(len(payload)), info.Meta.ArchiveSize, false, nil)
+	return packageBytes(pkg[:leadSize], sig, hdr, payload)
+}
+
+// TestReadRPMBuild reads packages rpmbuild made, kept in testdata so that
+// they are read without rpm installed.
+func TestReadRPMBuild(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		source bool
+		arch   string
+		files  int
+	}{
+		{"rpmbuild-binary.rpm", false, "x86_64", 6},
+		{"rpmbuild-source.rpm", true, "src", 1},
+	} {
+		data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := Read(bytes.NewReader(data), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		m := info.Meta
+		if got := fmt.Sprintf("%s %s:%s-%s.%s", m.Name, m.Epoch, m.Version, m.Release, m.Arch); got != "tool 7:3.1~beta-2.fc40."+tc.arch ||
+			info.Source != tc.source || len(m.Files) != tc.files || m.BuildHost != "packhouse" {
+			t.Errorf("%s: %s, source %v, %d files, built on %s", tc.file, got, info.Source, len(m.Files), m.BuildHost)
+		}
+		// The signature header shrinks; the rest stays.
+		plain, err := Read(bytes.NewReader(withoutDigests(t, data)), Limits{})
+		if err != nil {
+			t.Fatalf("%s without digests: %v", tc.file, err)
+		}
+		shift := m.HeaderStart - plain.Meta.HeaderStart
+		plain.Meta.HeaderStart += shift
+		plain.Meta.HeaderEnd += shift
+		if !reflect.DeepEqual(plain.Meta, m) {
+			t.Errorf("%s without digests reads as\n%+v\nnot\n%+v", tc.file, plain.Meta, m)
+		}
+	}
+}
+
+// FuzzRead feeds Read damaged packages: it must refuse them with
+// ErrInvalid or ErrTooLarge, or return metadata the rpm-md writers can
+// write, having read exactly the lead and the headers.
+func FuzzRead(f *testing.F) {
+	var seeds [][]byte
+	for _, name := range []string{"rpmbuild-binary.rpm", "rpmbuild-source.rpm"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	written, err := os.ReadFile(writePackage(f, samplePackage(f), WriteOptions{Compression: "none"}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, written)
+	minimal, err := minimalHeader().Marshal(tagHeaderImmutable)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, minimalPackage(f, minimal), minimalPackage(f, marshalPlain(minimalHeader())))
+	for _, s := range seeds {
+		f.Add(s)
+		f.Add(withoutDigests(f, s))
+	}
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bytes.NewReader(data)
+		info, err := Read(r, Limits{MaxHeader: 1 << 20})
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error of neither kind: %v", err)
+			}
+			return
+		}
+		m := info.Meta
+		if read := int64(len(data) - r.Len()); read != m.HeaderEnd || m.HeaderStart < leadSize+16 || m.HeaderStart >= m.HeaderEnd {
+			t.Fatalf("read %d bytes; header from %d to %d", read, m.HeaderStart, m.HeaderEnd)
+		}
+		if m.Name == "" || m.Version == "" || m.Release == "" || info.Source && m.Arch != "src" {
+			t.Fatalf("%s-%s-%s.%s, source %v", m.Name, m.Version, m.Release, m.Arch, info.Source)
+		}
+		rpmmd.AppendPrimary(nil, &m)
+		rpmmd.AppendFilelists(nil, &m)
+		rpmmd.AppendOther(nil, &m)
+	})
 }

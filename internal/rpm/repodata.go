@@ -98,6 +98,9 @@ func newInfo(sig, hdr *rawHeader, start, end int64) (*Info, error) {
 	if source {
 		p.Arch = "src"
 	}
+	if p.Arch == "" {
+		return nil, fmt.Errorf("%w: header has no arch", ErrInvalid)
+	}
 
 	// An rpm 3 header (one without a region) of a package with a source
 	// package gets a provide of itself (legacyRetrofit).

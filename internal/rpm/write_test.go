@@ -45,7 +45,7 @@ func run(t *testing.T, name string, args ...string) string {
 	return stdout.String()
 }
 
-func writeSource(t *testing.T, dir, name, content string) string {
+func writeSource(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -62,7 +62,7 @@ const (
 
 // samplePackage has one of each kind of content, scripts and every kind of
 // dependency.
-func samplePackage(t *testing.T) *spec.Package {
+func samplePackage(t testing.TB) *spec.Package {
 	dir := t.TempDir()
 	mtime := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	return &spec.Package{
@@ -111,7 +111,7 @@ func samplePackage(t *testing.T) *spec.Package {
 	}
 }
 
-func writePackage(t *testing.T, p *spec.Package, opts WriteOptions) string {
+func writePackage(t testing.TB, p *spec.Package, opts WriteOptions) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), FileName(p))
 	f, err := os.Create(name)
