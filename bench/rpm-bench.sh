@@ -21,8 +21,8 @@ echo "== createrepo_c"; "$shared/createrepo-bench.sh" "$rpms" | tee "$work/creat
 
 # One more rpm: a new version of the first package, made by rpmbuild too.
 one=$(mktemp -d)
-first=$(ls "$rpms" | head -1)
-name=$(rpm -qp --qf '%{NAME}' "$rpms/$first" 2>/dev/null)
+all=("$rpms"/*.rpm) # not ls | head: with pipefail, SIGPIPE ends the script
+name=$(rpm -qp --qf '%{NAME}' "${all[0]}" 2>/dev/null)
 mkdir -p "$one/SPECS"
 cat >"$one/SPECS/one.spec" <<S
 Name: $name
@@ -56,14 +56,15 @@ rpm_served() {
 echo "== packhouse"
 start_server
 "$PH" project create bench --default-branch main --repo bench >/dev/null
-s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; rpm_served bench main; t_all=$(elapsed "$s")
-printf '%-34s %8s s\n' "push $n rpms + serve signed" "$t_all"
+s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; t_push=$(elapsed "$s")
+printf '%-34s %8s s\n' "push $n rpms" "$t_push"
+# The first read publishes: repodata from nothing, made from the stored
+# metadata (what createrepo_c makes from the files).
+s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
+printf '%-34s %8s s\n' "then serve signed repodata" "$t_md"
+t_all=$(echo "$t_push + $t_md" | bc | awk '{printf "%.3f", $1}')
 s=$(now); "$PH" push --quiet --project bench --branch main "$new"; rpm_served bench main; t_one=$(elapsed "$s")
 printf '%-34s %8s s\n' "push 1 rpm + serve signed" "$t_one"
-# The repodata alone, from metadata already stored: a new branch of the
-# same packages, whose view has to be published from nothing.
-s=$(now); "$PH" push --quiet --project bench --branch again "$rpms"; rpm_served bench again; t_again=$(elapsed "$s")
-printf '%-34s %8s s\n' "same $n to a new branch + serve" "$t_again"
 stop_server
 rm -rf "$one"
 
@@ -73,5 +74,8 @@ cr_one=$(sum "$work/createrepo.txt" "createrepo_c --update")
 echo
 echo "== same data, same run"
 printf '%-22s %10s %12s   %s\n' "job" "packhouse" "createrepo_c" "speed-up"
-printf '%-22s %10s %12s   %sx\n' "$n rpms, signed" "$t_all" "$cr_all" "$(ratio "$cr_all" "$t_all")"
+# createrepo_c reads rpms already on its disk; packhouse's first line is
+# the same job (signed, too), its second adds receiving and storing them.
+printf '%-22s %10s %12s   %sx\n' "$n rpms: repodata" "$t_md" "$cr_all" "$(ratio "$cr_all" "$t_md")"
+printf '%-22s %10s %12s   %sx\n' "  with the upload" "$t_all" "$cr_all" "$(ratio "$cr_all" "$t_all")"
 printf '%-22s %10s %12s   %sx\n' "1 more rpm, signed" "$t_one" "$cr_one" "$(ratio "$cr_one" "$t_one")"

@@ -3,16 +3,22 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/packhouse/packhouse/internal/blob/fs"
+	"github.com/packhouse/packhouse/internal/build"
 	"github.com/packhouse/packhouse/internal/debtest"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/meta/metatest"
 	"github.com/packhouse/packhouse/internal/meta/sqlite"
+	"github.com/packhouse/packhouse/internal/pkgtest"
 	"github.com/packhouse/packhouse/internal/service"
 	"github.com/packhouse/packhouse/internal/sign"
 )
@@ -89,5 +95,50 @@ func BenchmarkPushOneMore(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkPushManyFormats pushes 256 small packages of each format in
+// one stream, as a CI push's batch arrives: parsing, hashing, storing and
+// linking.
+func BenchmarkPushManyFormats(b *testing.B) {
+	for _, format := range []string{"deb", "rpm", "archlinux", "apk"} {
+		b.Run(format, func(b *testing.B) {
+			var bodies [][]byte
+			var names []string
+			for i := range 256 {
+				path := pkgtest.Build(b, pkgtest.Spec{Name: fmt.Sprintf("pkg-%05d", i), Version: "1.0.0"}, format, build.Options{})
+				body, err := os.ReadFile(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bodies, names = append(bodies, body), append(names, filepath.Base(path))
+			}
+			svc := newService(b, sign.Ed25519)
+			ctx := context.Background()
+			b.ResetTimer()
+			for n := range b.N {
+				i := 0
+				next := func() (service.ManyEntry, error) {
+					if i == len(bodies) {
+						return service.ManyEntry{}, io.EOF
+					}
+					sum := sha256.Sum256(bodies[i])
+					e := service.ManyEntry{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(bodies[i])), Filename: names[i], Body: bytes.NewReader(bodies[i])}
+					i++
+					return e, nil
+				}
+				res, err := svc.PushMany(ctx, "server", fmt.Sprint("b", n), false, next)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range res {
+					if r.Err != nil {
+						b.Fatal(r.Err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(bodies)), "µs/pkg")
+		})
 	}
 }
