@@ -42,15 +42,15 @@ S
 rpmbuild --quiet --define "_topdir $one" --define "_rpmdir $one/out" --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' -bb "$one/SPECS/one.spec" >/dev/null 2>&1
 new=$(ls "$one"/out/*.rpm)
 
-# served REPO BRANCH: fetch repomd.xml, its signature and every file it
-# names, as dnf makecache would.
+# served REPO BRANCH: fetch repomd.xml, then its signature and every file
+# it names on one connection, as dnf makecache would.
 rpm_served() {
-	local base=$URL/rpm/$1/$2
+	local base=$URL/rpm/$1/$2 args=()
 	curl -fsS "$base/repodata/repomd.xml" -o "$work/repomd.xml"
-	curl -fsS "$base/repodata/repomd.xml.asc" -o /dev/null
-	grep -o 'href="[^"]*"' "$work/repomd.xml" | cut -d'"' -f2 | while read -r href; do
-		curl -fsS "$base/$href" -o /dev/null
+	for href in repodata/repomd.xml.asc $(grep -o 'href="[^"]*"' "$work/repomd.xml" | cut -d'"' -f2); do
+		args+=("$base/$href" -o /dev/null)
 	done
+	curl -fsS "${args[@]}"
 }
 
 echo "== packhouse"
@@ -63,8 +63,11 @@ printf '%-34s %8s s\n' "push $n rpms" "$t_push"
 s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
 printf '%-34s %8s s\n' "then serve signed repodata" "$t_md"
 t_all=$(echo "$t_push + $t_md" | bc | awk '{printf "%.3f", $1}')
-s=$(now); "$PH" push --quiet --project bench --branch main "$new"; rpm_served bench main; t_one=$(elapsed "$s")
+s=$(now); "$PH" push --quiet --project bench --branch main "$new"; t_one_push=$(elapsed "$s")
+s2=$(now); rpm_served bench main; t_one_md=$(elapsed "$s2"); t_one=$(elapsed "$s")
 printf '%-34s %8s s\n' "push 1 rpm + serve signed" "$t_one"
+printf '%-34s %8s s\n' "  of which packhouse push" "$t_one_push"
+printf '%-34s %8s s\n' "  of which serve (publish, fetch)" "$t_one_md"
 stop_server
 rm -rf "$one"
 

@@ -441,9 +441,19 @@ func makeChunks(members []*meta.Entry, kinds []chunkKind, byID map[int64]*meta.P
 	return out, nil
 }
 
+// gzipWriters are reused: a gzip writer's state is about a megabyte,
+// more than most chunks, and allocating it per chunk cost more than
+// compressing the chunk.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	return zw
+}}
+
 func gzipMember(raw []byte) ([]byte, error) {
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&gz)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -463,15 +473,17 @@ func (s *Service) fixedChunk(b *build, raw []byte, compress bool) (string, error
 	if compress {
 		key = "fixed-" + hex.EncodeToString(sum[:])
 	}
-	if _, ok := s.chunks.get(key); ok {
-		for _, c := range b.chunks {
-			if c.Key == key {
-				return key, nil
-			}
+	for _, c := range b.chunks {
+		if c.Key == key {
+			return key, nil
 		}
 	}
+	// The head of an rpm-md document changes with every package count,
+	// and its foot never: both are usually in memory already, compressed.
 	var gz []byte
-	if compress {
+	if e, ok := s.chunks.get(key); ok && (e.gz != nil || !compress) {
+		gz = e.gz
+	} else if compress {
 		var err error
 		if gz, err = gzipMember(raw); err != nil {
 			return "", err
