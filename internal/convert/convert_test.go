@@ -288,7 +288,7 @@ func debBytes(t testing.TB, control string, entries []tar.Header, bodies []strin
 	return b.Bytes()
 }
 
-const minimalControl = "Package: x\nVersion: 1.0\nArchitecture: all\nMaintainer: A <a@b.c>\nDescription: x\n"
+const minimalControl = "Package: xx\nVersion: 1.0\nArchitecture: all\nMaintainer: A <a@b.c>\nDescription: x\n"
 
 func TestReadDebRejects(t *testing.T) {
 	reg := func(name string) tar.Header { return tar.Header{Name: name, Mode: 0o644, Typeflag: tar.TypeReg} }
@@ -303,7 +303,7 @@ func TestReadDebRejects(t *testing.T) {
 		{"duplicate", debBytes(t, minimalControl, []tar.Header{reg("./a"), reg("./a")}, []string{"1", "2"}, ""), ErrInvalid, "appears twice"},
 		{"hard link out", debBytes(t, minimalControl, []tar.Header{{Name: "./a", Typeflag: tar.TypeLink, Linkname: "/etc/shadow"}}, []string{""}, ""), ErrInvalid, "not an earlier file"},
 		{"no control", debBytes(t, "", nil, nil, ""), ErrInvalid, "no control file"},
-		{"not ar", []byte("hello"), ErrInvalid, "not an ar archive"},
+		{"not ar", []byte("hello"), ErrInvalid, "no ar archive magic"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

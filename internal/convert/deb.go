@@ -2,8 +2,6 @@ package convert
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/bzip2"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -17,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+	"github.com/packhouse/packhouse/internal/deb"
+	"github.com/packhouse/packhouse/internal/deb/control"
 )
 
 // ErrInvalid is wrapped by every error about a malformed .deb.
@@ -28,7 +25,9 @@ var ErrInvalid = errors.New("invalid .deb")
 // ErrTooLarge means a .deb exceeds a Limit.
 var ErrTooLarge = errors.New(".deb exceeds a limit")
 
-// Limits bound what ReadDeb accepts.
+// Limits bound what ReadDeb accepts. MaxControl bounds the unpacked
+// control archive and each file of it (md5sums is long in a large
+// package).
 type Limits struct {
 	MaxControl int64 // uncompressed control.tar
 	MaxData    int64 // uncompressed data.tar
@@ -41,7 +40,7 @@ var DefaultLimits = Limits{MaxControl: 16 << 20, MaxData: 32 << 30, MaxEntries: 
 // Deb is a parsed .deb with its payload extracted.
 type Deb struct {
 	// Fields are the control file's fields, names as written.
-	Fields []Field
+	Fields control.Paragraph
 	// Scripts are preinst, postinst, prerm, postrm, config, templates,
 	// triggers, shlibs, symbols, … by name.
 	Scripts map[string]string
@@ -52,19 +51,9 @@ type Deb struct {
 	BuildTime time.Time
 }
 
-// Field is one control field.
-type Field struct{ Name, Value string }
-
 // Get returns a control field's value, matching its name without regard
 // to case, as Debian policy says field names are.
-func (d *Deb) Get(name string) string {
-	for _, f := range d.Fields {
-		if strings.EqualFold(f.Name, name) {
-			return f.Value
-		}
-	}
-	return ""
-}
+func (d *Deb) Get(name string) string { return d.Fields.Get(name) }
 
 // Entry is one data.tar entry.
 type Entry struct {
@@ -82,228 +71,57 @@ type Entry struct {
 }
 
 // ReadDeb parses a .deb from r, extracting its payload into dir, which
-// must exist and which the caller removes when done.
+// must exist and which the caller removes when done. The package is read by
+// deb.ReadWith, the reader uploads go through, with every control file
+// kept and the data archive handed here to be unpacked.
 func ReadDeb(ctx context.Context, r io.Reader, dir string, lim Limits) (*Deb, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "!<arch>\n" {
-		return nil, fmt.Errorf("%w: not an ar archive", ErrInvalid)
-	}
 	d := &Deb{Scripts: map[string]string{}, Conffiles: map[string]bool{}}
-	var sums map[string]string
-	sawVersion, sawControl, sawData := false, false, false
-	for {
-		name, size, err := readARHeader(br)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		body := io.LimitReader(br, size)
+	opts := deb.ReadOptions{ControlData: true, Data: func(p *deb.Package, data io.Reader) error {
+		return d.readData(ctx, data, dir, md5sums(p.ControlData["md5sums"]), lim)
+	}}
+	p, err := deb.ReadWith(r, deb.Limits{MaxControlUnpacked: lim.MaxControl, MaxControlFile: lim.MaxControl}, opts)
+	if err != nil {
 		switch {
-		case name == "debian-binary":
-			v, err := io.ReadAll(io.LimitReader(body, 64))
-			if err != nil {
-				return nil, fmt.Errorf("%w: debian-binary: %v", ErrInvalid, err)
-			}
-			if !strings.HasPrefix(string(v), "2.") {
-				return nil, fmt.Errorf("%w: format %q, want 2.x", ErrInvalid, strings.TrimSpace(string(v)))
-			}
-			sawVersion = true
-		case strings.HasPrefix(name, "control.tar"):
-			if !sawVersion || sawControl {
-				return nil, fmt.Errorf("%w: %s out of order", ErrInvalid, name)
-			}
-			if sums, err = d.readControl(name, body, lim); err != nil {
-				return nil, err
-			}
-			sawControl = true
-		case strings.HasPrefix(name, "data.tar"):
-			if !sawControl || sawData {
-				return nil, fmt.Errorf("%w: %s out of order", ErrInvalid, name)
-			}
-			if err := d.readData(ctx, name, body, dir, sums, lim); err != nil {
-				return nil, err
-			}
-			sawData = true
-		case strings.HasPrefix(name, "_"):
-			// Members starting with _ are for other tools (signatures).
+		case errors.Is(err, deb.ErrTooLarge):
+			return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
+		case errors.Is(err, deb.ErrInvalid):
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		return nil, err
+	}
+	d.Fields = p.Control
+	for _, c := range p.Conffiles {
+		d.Conffiles[path.Clean(c)] = true
+	}
+	for name, b := range p.ControlData {
+		switch name {
+		case "control", "md5sums", "conffiles":
 		default:
-			return nil, fmt.Errorf("%w: unexpected member %q", ErrInvalid, name)
-		}
-		if _, err := io.Copy(io.Discard, body); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
-		}
-		if size%2 == 1 {
-			if _, err := br.ReadByte(); err != nil && err != io.EOF {
-				return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+			if !strings.Contains(name, "/") {
+				d.Scripts[name] = string(b)
 			}
 		}
-	}
-	if !sawData {
-		return nil, fmt.Errorf("%w: no data.tar member", ErrInvalid)
-	}
-	if d.Get("Package") == "" || d.Get("Version") == "" {
-		return nil, fmt.Errorf("%w: control file lacks Package or Version", ErrInvalid)
 	}
 	return d, nil
 }
 
-func readARHeader(br *bufio.Reader) (string, int64, error) {
-	var h [60]byte
-	n, err := io.ReadFull(br, h[:])
-	if n == 0 && (err == io.EOF || err == io.ErrUnexpectedEOF) {
-		return "", 0, io.EOF
-	}
-	if err != nil {
-		return "", 0, fmt.Errorf("%w: truncated ar header", ErrInvalid)
-	}
-	if h[58] != '`' || h[59] != '\n' {
-		return "", 0, fmt.Errorf("%w: bad ar header", ErrInvalid)
-	}
-	name := strings.TrimRight(strings.TrimSpace(string(h[0:16])), "/")
-	size, err := strconv.ParseInt(strings.TrimSpace(string(h[48:58])), 10, 64)
-	if err != nil || size < 0 {
-		return "", 0, fmt.Errorf("%w: bad ar member size", ErrInvalid)
-	}
-	return name, size, nil
-}
-
-// decompress opens a member's decompressor by its name's extension, with
-// the decoders' memory bounded.
-func decompress(name string, r io.Reader) (io.Reader, func(), error) {
-	nop := func() {}
-	switch {
-	case strings.HasSuffix(name, ".tar"):
-		return r, nop, nil
-	case strings.HasSuffix(name, ".gz"):
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nop, fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
-		}
-		return z, func() { z.Close() }, nil
-	case strings.HasSuffix(name, ".xz"):
-		z, err := xz.NewReader(r)
-		if err != nil {
-			return nil, nop, fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
-		}
-		return z, nop, nil
-	case strings.HasSuffix(name, ".zst"):
-		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return nil, nop, fmt.Errorf("%w: %s: %v", ErrInvalid, name, err)
-		}
-		return z, z.Close, nil
-	case strings.HasSuffix(name, ".bz2"):
-		return bzip2.NewReader(r), nop, nil
-	}
-	return nil, nop, fmt.Errorf("%w: unknown compression of %s", ErrInvalid, name)
-}
-
-// memberName is a control.tar or data.tar entry name without "./".
-func memberName(name string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/")
-}
-
-func (d *Deb) readControl(name string, r io.Reader, lim Limits) (map[string]string, error) {
-	zr, done, err := decompress(name, r)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	lr := &io.LimitedReader{R: zr, N: lim.MaxControl + 1}
-	tr := tar.NewReader(lr)
-	var sums map[string]string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if lr.N <= 0 {
-				return nil, fmt.Errorf("%w: control.tar larger than %d bytes", ErrTooLarge, lim.MaxControl)
-			}
-			return nil, fmt.Errorf("%w: control.tar: %v", ErrInvalid, err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			if lr.N <= 0 {
-				return nil, fmt.Errorf("%w: control.tar larger than %d bytes", ErrTooLarge, lim.MaxControl)
-			}
-			return nil, fmt.Errorf("%w: control.tar: %v", ErrInvalid, err)
-		}
-		switch n := memberName(h.Name); n {
-		case "control":
-			if d.Fields, err = parseControl(string(body)); err != nil {
-				return nil, err
-			}
-		case "md5sums":
-			sums = map[string]string{}
-			for _, line := range strings.Split(string(body), "\n") {
-				sum, file, ok := strings.Cut(strings.TrimSpace(line), " ")
-				if !ok {
-					continue
-				}
-				sums[path.Clean("/"+strings.TrimSpace(file))] = strings.ToLower(sum)
-			}
-		case "conffiles":
-			for _, line := range strings.Split(string(body), "\n") {
-				// "remove-on-upgrade /etc/x" flags exist since dpkg 1.20.
-				fields := strings.Fields(line)
-				if len(fields) > 0 {
-					d.Conffiles[path.Clean(fields[len(fields)-1])] = true
-				}
-			}
-		default:
-			if !strings.Contains(n, "/") && n != "" {
-				d.Scripts[n] = string(body)
-			}
+// md5sums reads an md5sums control file: "SUM  path" lines, paths
+// relative to the root.
+func md5sums(b []byte) map[string]string {
+	sums := map[string]string{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		sum, file, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok {
+			sums[path.Clean("/"+strings.TrimSpace(file))] = strings.ToLower(sum)
 		}
 	}
-	if d.Fields == nil {
-		return nil, fmt.Errorf("%w: control.tar has no control file", ErrInvalid)
-	}
-	return sums, nil
-}
-
-// parseControl reads a deb822 paragraph: "Name: value" lines, with
-// continuation lines starting with a space or tab.
-func parseControl(text string) ([]Field, error) {
-	var fields []Field
-	for i, line := range strings.Split(text, "\n") {
-		if strings.TrimSpace(line) == "" {
-			if len(fields) > 0 {
-				break // a binary package's control file is one paragraph
-			}
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(fields) == 0 {
-				return nil, fmt.Errorf("%w: control line %d continues nothing", ErrInvalid, i+1)
-			}
-			fields[len(fields)-1].Value += "\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("%w: control line %d is not a field", ErrInvalid, i+1)
-		}
-		fields = append(fields, Field{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
-	}
-	return fields, nil
+	return sums
 }
 
 // safePath cleans a data.tar name into an absolute path, refusing names
 // that climb out of the root.
 func safePath(name string) (string, error) {
-	n := memberName(name)
+	n := strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/")
 	for _, part := range strings.Split(n, "/") {
 		if part == ".." {
 			return "", fmt.Errorf("%w: data.tar entry %q climbs out of the root", ErrInvalid, name)
@@ -315,13 +133,8 @@ func safePath(name string) (string, error) {
 	return path.Clean("/" + n), nil
 }
 
-func (d *Deb) readData(ctx context.Context, name string, r io.Reader, dir string, sums map[string]string, lim Limits) error {
-	zr, done, err := decompress(name, r)
-	if err != nil {
-		return err
-	}
-	defer done()
-	lr := &io.LimitedReader{R: zr, N: lim.MaxData + 1}
+func (d *Deb) readData(ctx context.Context, r io.Reader, dir string, sums map[string]string, lim Limits) error {
+	lr := &io.LimitedReader{R: r, N: lim.MaxData + 1}
 	tr := tar.NewReader(lr)
 	byPath := map[string]int{}
 	buf := make([]byte, 256<<10)

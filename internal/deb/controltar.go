@@ -59,6 +59,46 @@ func (d *reader) readControl(m *member, comp string) error {
 	return nil
 }
 
+// readData hands the data archive from member m, compressed with comp, to
+// the caller's ReadOptions.Data.
+func (d *reader) readData(m *member, comp string) error {
+	algo, ok := algorithms[comp]
+	if !ok {
+		return invalid("member %q: %s compression cannot be unpacked", m.name, comp)
+	}
+	zr, err := compression.NewReader(m, algo, d.lim.MaxDataWindow)
+	if err != nil {
+		if m.truncated {
+			return m.truncatedError()
+		}
+		return wrapInvalid(err, "member %q", m.name)
+	}
+	defer zr.Close()
+	if err := d.opts.Data(d.pkg, &dataReader{r: zr, member: m.name}); err != nil {
+		if m.truncated {
+			return m.truncatedError()
+		}
+		return err
+	}
+	return nil
+}
+
+// dataReader marks the decompressor's errors as the package's fault, so
+// that a data member that ends mid-stream is ErrInvalid even as the
+// caller's Data hands the error back.
+type dataReader struct {
+	r      io.Reader
+	member string
+}
+
+func (d *dataReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = wrapInvalid(err, "member %q", d.member)
+	}
+	return n, err
+}
+
 func (d *reader) readControlTar(tr *tar.Reader, member string) error {
 	entries := make(map[string]byte)
 	var controlFile []byte
@@ -116,7 +156,7 @@ func (d *reader) readControlTar(tr *tar.Reader, member string) error {
 			continue
 		}
 		d.pkg.ControlFiles = append(d.pkg.ControlFiles, name)
-		if name != "control" && name != "conffiles" {
+		if name != "control" && name != "conffiles" && d.pkg.ControlData == nil {
 			continue
 		}
 		if h.Size > d.lim.MaxControlFile {
@@ -126,10 +166,16 @@ func (d *reader) readControlTar(tr *tar.Reader, member string) error {
 		if _, err := io.ReadFull(tr, b); err != nil {
 			return err
 		}
-		if name == "control" {
+		if d.pkg.ControlData != nil {
+			d.pkg.ControlData[name] = b
+		}
+		switch name {
+		case "control":
 			controlFile = b
-		} else if err := d.readConffiles(b); err != nil {
-			return err
+		case "conffiles":
+			if err := d.readConffiles(b); err != nil {
+				return err
+			}
 		}
 	}
 	if controlFile == nil {

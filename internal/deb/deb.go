@@ -34,8 +34,14 @@ type Limits struct {
 	// the xz dictionary and the zstd window allocated to decompress it.
 	MaxControlUnpacked int64
 	// MaxControlFile bounds each file of the control archive that Read
-	// keeps in memory: control and conffiles.
+	// keeps in memory: control and conffiles, and with
+	// ReadOptions.ControlData every other one.
 	MaxControlFile int64
+	// MaxDataWindow bounds the decompressor's history when the data
+	// archive is unpacked (ReadOptions.Data): the xz dictionary or zstd
+	// window a package may ask for. xz -9 asks for 64 MiB, zstd --long
+	// for 128 MiB.
+	MaxDataWindow int64
 }
 
 // DefaultLimits returns bounds far above what real packages need: the
@@ -45,6 +51,7 @@ func DefaultLimits() Limits {
 		MaxControlTar:      16 << 20,
 		MaxControlUnpacked: 64 << 20,
 		MaxControlFile:     1 << 20,
+		MaxDataWindow:      128 << 20,
 	}
 }
 
@@ -59,7 +66,25 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxControlFile <= 0 {
 		l.MaxControlFile = d.MaxControlFile
 	}
+	if l.MaxDataWindow <= 0 {
+		l.MaxDataWindow = d.MaxDataWindow
+	}
 	return l
+}
+
+// ReadOptions ask ReadWith for more than a repository index needs, for
+// callers that unpack a package, such as a converter.
+type ReadOptions struct {
+	// ControlData keeps the bytes of every regular file of the control
+	// archive (maintainer scripts, md5sums, templates) in
+	// Package.ControlData, each within Limits.MaxControlFile.
+	ControlData bool
+	// Data, when set, is given the data archive, decompressed: a tar
+	// stream. p is the package as read so far, control archive included.
+	// Data reads what it needs; ReadWith then reads on to the end of the
+	// file. An error from Data ends ReadWith and is returned as it is,
+	// unless the file itself was cut short, which is reported as such.
+	Data func(p *Package, tar io.Reader) error
 }
 
 // Package is what Read learns about a .deb.
@@ -82,6 +107,9 @@ type Package struct {
 	ControlFiles []string
 	// Conffiles are the absolute paths listed in the conffiles file.
 	Conffiles []string
+	// ControlData holds the control archive's files by name, with
+	// ReadOptions.ControlData only.
+	ControlData map[string][]byte
 	// Members are the ar members in file order, including any that Read
 	// skipped, such as signatures after data.tar.
 	Members []Member
@@ -102,12 +130,21 @@ type Member struct {
 // time; it holds at most a bounded part of the control archive in memory
 // and skips the data member without unpacking it.
 func Read(r io.Reader, lim Limits) (*Package, error) {
+	return ReadWith(r, lim, ReadOptions{})
+}
+
+// ReadWith is Read, doing also what opts ask.
+func ReadWith(r io.Reader, lim Limits, opts ReadOptions) (*Package, error) {
 	src := &source{r: r}
 	d := &reader{
-		src: src,
-		br:  bufio.NewReaderSize(src, 64<<10),
-		lim: lim.withDefaults(),
-		pkg: &Package{},
+		src:  src,
+		br:   bufio.NewReaderSize(src, 64<<10),
+		lim:  lim.withDefaults(),
+		opts: opts,
+		pkg:  &Package{},
+	}
+	if opts.ControlData {
+		d.pkg.ControlData = map[string][]byte{}
 	}
 	if err := d.read(); err != nil {
 		if src.err != nil {
@@ -138,10 +175,11 @@ func (s *source) Read(p []byte) (int, error) {
 }
 
 type reader struct {
-	src *source
-	br  *bufio.Reader
-	lim Limits
-	pkg *Package
+	src  *source
+	br   *bufio.Reader
+	lim  Limits
+	opts ReadOptions
+	pkg  *Package
 }
 
 const (
@@ -219,6 +257,11 @@ func (d *reader) read() error {
 				return invalid("member %q: unsupported compression", h.name)
 			}
 			d.pkg.DataCompression = comp
+			if d.opts.Data != nil {
+				if err := d.readData(m, comp); err != nil {
+					return err
+				}
+			}
 			stage = afterData
 		case stage == afterData:
 			if h.name == memberBinary || strings.HasPrefix(h.name, memberControl) || strings.HasPrefix(h.name, memberData) {

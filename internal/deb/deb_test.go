@@ -1,15 +1,18 @@
 package deb
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -271,8 +274,17 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	lim := Limits{MaxControlTar: 64 << 10, MaxControlUnpacked: 1 << 20, MaxControlFile: 64 << 10}
+	// Unpacking the data archive too covers ReadWith's decompressors; the
+	// copy is bounded so that a small input cannot unpack for minutes.
+	opts := ReadOptions{ControlData: true, Data: func(_ *Package, r io.Reader) error {
+		_, err := io.CopyN(io.Discard, r, 1<<20)
+		if err == io.EOF {
+			err = nil
+		}
+		return err
+	}}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		pkg, err := Read(bytes.NewReader(b), lim)
+		pkg, err := ReadWith(bytes.NewReader(b), lim, opts)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
@@ -377,4 +389,99 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestReadWith(t *testing.T) {
+	for _, f := range []string{"hello-gzip.deb", "hello-xz.deb", "hello-zstd.deb", "hello-none.deb"} {
+		t.Run(f, func(t *testing.T) {
+			b := readFile(t, f)
+			var files []string
+			var readme []byte
+			r := bytes.NewReader(b)
+			pkg, err := ReadWith(r, Limits{}, ReadOptions{
+				ControlData: true,
+				Data: func(p *Package, data io.Reader) error {
+					if p.Name != "hello" {
+						t.Errorf("Data called before the control file was read: %+v", p)
+					}
+					tr := tar.NewReader(data)
+					for {
+						h, err := tr.Next()
+						if err == io.EOF {
+							return nil
+						}
+						if err != nil {
+							return err
+						}
+						files = append(files, strings.TrimPrefix(h.Name, "./"))
+						if strings.HasSuffix(h.Name, "README") {
+							if readme, err = io.ReadAll(tr); err != nil {
+								return err
+							}
+						}
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Len() != 0 {
+				t.Errorf("%d bytes left unread", r.Len())
+			}
+			if got := string(pkg.ControlData["postinst"]); got != "#!/bin/sh\nexit 0\n" {
+				t.Errorf("postinst = %q", got)
+			}
+			if !strings.Contains(string(pkg.ControlData["md5sums"]), "usr/share/doc/hello/README") {
+				t.Errorf("md5sums = %q", pkg.ControlData["md5sums"])
+			}
+			if len(pkg.ControlData) != 4 {
+				t.Errorf("ControlData holds %d files, want 4", len(pkg.ControlData))
+			}
+			if string(readme) != "hello\n" {
+				t.Errorf("README = %q", readme)
+			}
+			if !slices.Contains(files, "etc/hello.conf") {
+				t.Errorf("data files %q", files)
+			}
+		})
+	}
+}
+
+func TestReadWithoutControlData(t *testing.T) {
+	pkg, err := Read(bytes.NewReader(readFile(t, "hello-gzip.deb")), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pkg.ControlData != nil {
+		t.Errorf("Read kept control files: %q", slices.Collect(maps.Keys(pkg.ControlData)))
+	}
+}
+
+func TestReadWithDataErrors(t *testing.T) {
+	drain := ReadOptions{Data: func(_ *Package, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}}
+	// Cut inside the data member: the file's truncation is what is
+	// reported, not a decompressor's complaint.
+	b := readFile(t, "hello-xz.deb")
+	ms := splitAR(t, b)
+	last := ms[len(ms)-1]
+	for _, n := range []int{len(b) - len(last.data)/2, len(b) - 2} {
+		_, err := ReadWith(bytes.NewReader(b[:n]), Limits{}, drain)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("cut at %d of %d: got %v", n, len(b), err)
+		}
+	}
+	// bzip2 is accepted for an index but cannot be unpacked.
+	_, err := ReadWith(bytes.NewReader(readFile(t, "hello-data-bz2.deb")), Limits{}, drain)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cannot be unpacked") {
+		t.Errorf("bz2 data: got %v", err)
+	}
+	// The callback's own error comes back as it is.
+	boom := errors.New("disk full")
+	_, err = ReadWith(bytes.NewReader(b), Limits{}, ReadOptions{Data: func(*Package, io.Reader) error { return boom }})
+	if !errors.Is(err, boom) {
+		t.Errorf("got %v, want %v", err, boom)
+	}
 }
