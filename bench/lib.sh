@@ -7,10 +7,15 @@ mkdir -p "$work"
 PH=$work/packhouse
 (cd "$top" && go build -o "$PH" ./cmd/packhouse)
 
-# now prints seconds since the epoch, with nanoseconds.
-now() { date +%s.%N; }
+# now prints seconds since the epoch, with microseconds. Both it and
+# elapsed are bash alone: starting date, bc or awk inside a timed window
+# costs milliseconds of its own, as much as a small job takes.
+now() { echo "$EPOCHREALTIME"; }
 # elapsed START prints seconds since START, three decimals.
-elapsed() { echo "$(now) - $1" | bc | awk '{printf "%.3f", $1}'; }
+elapsed() {
+	local us=$((${EPOCHREALTIME/./} - ${1/./}))
+	printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
+}
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "inf" }'; }
 
 start_server() {
