@@ -3,14 +3,15 @@ package deb
 import (
 	"bytes"
 	"context"
-	"github.com/packhouse/packhouse/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/packhouse/packhouse/internal/compression"
 	"github.com/packhouse/packhouse/internal/spec"
+	"github.com/packhouse/packhouse/internal/testtool"
 )
 
 // writeNeedTool skips when a tool is missing, except in CI, where the
@@ -102,6 +103,20 @@ func TestWriteDpkgDeb(t *testing.T) {
 			conf := writeRun(t, "dpkg-deb", "--info", deb, "conffiles")
 			if conf != "/etc/hello-packhouse.conf\n" {
 				t.Errorf("conffiles %q", conf)
+			}
+			// Both archives compressed alike, as dpkg-deb -Z makes them.
+			f, err := os.Open(deb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := Read(f, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ext := strings.TrimPrefix(compression.Extension(comp), ".")
+			if got.ControlCompression != ext || got.DataCompression != ext {
+				t.Errorf("control.tar compressed %q, data.tar %q; want %q", got.ControlCompression, got.DataCompression, ext)
 			}
 		})
 	}
