@@ -18,16 +18,21 @@ elapsed() {
 }
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "inf" }'; }
 
+# start_server [SERVE-FLAGS...] starts a server on a new data folder.
 start_server() {
 	DATA=$(mktemp -d "$work/data.XXXXXX")
 	local port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	URL=http://127.0.0.1:$port
-	"$PH" serve --listen 127.0.0.1:$port --data "$DATA" --log-level warn >"$DATA/serve.out" 2>"$DATA/serve.err" &
-	SERVER_PID=$!
-	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+	run_server "$@"
 	TOKEN=$(cat "$DATA/admin-token")
 	export PACKHOUSE_URL=$URL PACKHOUSE_TOKEN=$TOKEN PACKHOUSE_HASH_CACHE=$DATA/client-hashes
+}
+
+run_server() {
+	"$PH" serve --listen "${URL#http://}" --data "$DATA" --log-level "${SERVER_LOG_LEVEL:-warn}" "$@" >>"$DATA/serve.out" 2>>"$DATA/serve.err" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
 stop_server() {

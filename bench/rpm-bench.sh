@@ -54,15 +54,24 @@ rpm_served() {
 }
 
 echo "== packhouse"
-start_server
+# A push publishes its branch at once, in the background; with
+# --lazy-publish the first read does. "From nothing" is timed lazily, as
+# the first read after the whole upload, so that it is one publication of
+# all N, as createrepo_c's is (what it makes from the files, packhouse
+# makes from the stored metadata); "one more" on a second server with
+# the default, after the same upload.
+start_server --lazy-publish
 "$PH" project create bench --default-branch main --repo bench >/dev/null
 s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; t_push=$(elapsed "$s")
 printf '%-34s %8s s\n' "push $n rpms" "$t_push"
-# The first read publishes: repodata from nothing, made from the stored
-# metadata (what createrepo_c makes from the files).
 s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
 printf '%-34s %8s s\n' "then serve signed repodata" "$t_md"
 t_all=$(echo "$t_push + $t_md" | bc | awk '{printf "%.3f", $1}')
+stop_server
+start_server
+"$PH" project create bench --default-branch main --repo bench >/dev/null
+"$PH" push --quiet --project bench --branch main "$rpms"
+rpm_served bench main # served once, as above
 s=$(now); "$PH" push --quiet --project bench --branch main "$new"; t_one_push=$(elapsed "$s")
 s2=$(now); rpm_served bench main; t_one_md=$(elapsed "$s2"); t_one=$(elapsed "$s")
 printf '%-34s %8s s\n' "push 1 rpm + serve signed" "$t_one"

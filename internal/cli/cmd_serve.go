@@ -25,6 +25,7 @@ type serveConfig struct {
 	MaxPackageSize int64  `yaml:"max_package_size"`
 	LogFormat      string `yaml:"log_format"`
 	LogLevel       string `yaml:"log_level"`
+	LazyPublish    bool   `yaml:"lazy_publish"`
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
@@ -40,7 +41,11 @@ made on first start, together with an admin token that is shown once.
 Settings come from flags, else environment variables (PACKHOUSE_LISTEN,
 PACKHOUSE_DATA, PACKHOUSE_PUBLIC_URL), else the --config YAML file (keys:
 listen, data, public_url, read_token, key_algorithm, max_package_size,
-log_format, log_level), else the defaults.`,
+log_format, log_level, lazy_publish), else the defaults.
+
+A push publishes its branch's views at once, in the background, so that
+the next client finds them made; with --lazy-publish, views are published
+only when they are first read after a change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if configPath != "" {
@@ -68,6 +73,9 @@ log_format, log_level), else the defaults.`,
 			if flags.Changed("read-token") {
 				cfg.ReadToken, _ = flags.GetBool("read-token")
 			}
+			if flags.Changed("lazy-publish") {
+				cfg.LazyPublish, _ = flags.GetBool("lazy-publish")
+			}
 			if flags.Changed("max-package-size") {
 				cfg.MaxPackageSize, _ = flags.GetInt64("max-package-size")
 			}
@@ -81,6 +89,7 @@ log_format, log_level), else the defaults.`,
 				Logger: log, Out: g.stdout,
 			}
 			sc.Service.MaxPackageSize = cfg.MaxPackageSize
+			sc.Service.LazyPublish = cfg.LazyPublish
 			srv, err := server.Open(cmd.Context(), sc)
 			if err != nil {
 				return err
@@ -97,6 +106,7 @@ log_format, log_level), else the defaults.`,
 	f.Bool("read-token", false, "require a token to read repositories, not only to change them")
 	f.String("key-algorithm", "", "algorithm of the signing key made on first start: rsa3072 (default), rsa4096, ed25519")
 	f.Int64("max-package-size", 0, "largest package accepted, in bytes (default 8 GiB)")
+	f.Bool("lazy-publish", false, "publish a view when it is first read after a change, not after each push")
 	f.String("log-format", cfg.LogFormat, "log format: text or json")
 	f.String("log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	return cmd

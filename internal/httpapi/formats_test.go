@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -11,6 +12,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/url"
@@ -18,11 +21,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/packhouse/packhouse/internal/build"
+	"github.com/packhouse/packhouse/internal/debtest"
+	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/pkgtest"
 	"github.com/packhouse/packhouse/internal/service"
 	"github.com/packhouse/packhouse/internal/sign"
@@ -391,5 +397,62 @@ func TestRepoFileAndKeys(t *testing.T) {
 	e.get("/apk/product/main/x86_64/APKINDEX.tar.gz", 404) // the key is not RSA
 	if sums := e.get("/files/product/main/SHA256SUMS", 200); len(sums) != 0 {
 		t.Fatalf("SHA256SUMS of no files: %q", sums)
+	}
+}
+
+// TestPublishAfterPush: a push publishes the pushed branch's views of the
+// formats it brought, in the background; with LazyPublish, nothing is
+// published until a view is read.
+func TestPublishAfterPush(t *testing.T) {
+	rpm, err := os.ReadFile(pkgtest.Build(t, pkgtest.Spec{Name: "srv", Version: "2.0"}, "rpm", build.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lazy := range []bool{false, true} {
+		e := newEnv(t, service.Config{LazyPublish: lazy})
+		setupProducts(e)
+		// A burst of pushes to one branch, as a CI job's parallel uploads.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				e.push("deps", "main", debtest.Make(debtest.Spec{Name: fmt.Sprint("lib", i), Version: "1.0", Arch: "amd64"}), 201)
+			})
+		}
+		wg.Wait()
+		e.pushAs("server", "feature/login", rpm, url.Values{"filename": {"srv-2.0-1.x86_64.rpm"}}, 201)
+		e.svc.Close() // waits for the publications started
+
+		ctx := context.Background()
+		repo, err := e.svc.Meta().Repository(ctx, "product")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []struct {
+			format, suite string
+			want          bool
+		}{
+			{meta.FormatDeb, "main", !lazy},
+			{meta.FormatRPM, "feature/login", !lazy},
+			// Views that show a pushed package but are not of the branch
+			// pushed to, and formats not pushed, wait to be read.
+			{meta.FormatDeb, "feature/login", false},
+			{meta.FormatRPM, "main", false},
+		} {
+			_, err := e.svc.Meta().Publication(ctx, repo.ID, v.format, v.suite)
+			if got := err == nil; got != v.want || (err != nil && !errors.Is(err, meta.ErrNotFound)) {
+				t.Errorf("lazy %v: %s publication of %s: %v, want published %v", lazy, v.format, v.suite, err, v.want)
+			}
+		}
+		if lazy {
+			continue
+		}
+		// The last build saw every push: reading does not publish again.
+		before, _ := e.svc.Meta().Publication(ctx, repo.ID, meta.FormatDeb, "main")
+		if got := len(e.packages("product", "main", "amd64")); got != 8 {
+			t.Errorf("main has %d packages, want 8", got)
+		}
+		if after, _ := e.svc.Meta().Publication(ctx, repo.ID, meta.FormatDeb, "main"); after.Inputs != before.Inputs {
+			t.Errorf("published after the burst with inputs %s, read needed %s", before.Inputs, after.Inputs)
+		}
 	}
 }

@@ -79,6 +79,7 @@ func (s *Service) Push(ctx context.Context, req PushRequest) (PushResult, error)
 	if err != nil {
 		return PushResult{}, err
 	}
+	s.warm.changed(project, req.Branch, []meta.LinkResult{res})
 	return linkResult(res)
 }
 
@@ -263,6 +264,7 @@ func (s *Service) Deploy(ctx context.Context, project, branch, sha256 string, re
 	if err != nil {
 		return PushResult{}, err
 	}
+	s.warm.changed(p, branch, []meta.LinkResult{res})
 	return linkResult(res)
 }
 
@@ -298,6 +300,7 @@ func (s *Service) PushCheck(ctx context.Context, project, branch string, shas []
 	if err != nil {
 		return nil, err
 	}
+	s.warm.changed(p, branch, results)
 	out := make([]CheckResult, len(results))
 	for i, r := range results {
 		out[i].SHA256 = reqs[i].SHA256
@@ -349,6 +352,8 @@ func (s *Service) PushMany(ctx context.Context, project, branch string, replace 
 	}
 	var results []CheckResult
 	var group []pending
+	var all []meta.LinkResult // of every group committed, even if a later one fails
+	defer func() { s.warm.changed(p, branch, all) }()
 	defer func() {
 		for _, pd := range group {
 			pd.w.Cancel(ctx)
@@ -379,6 +384,7 @@ func (s *Service) PushMany(ctx context.Context, project, branch string, replace 
 		if err != nil {
 			return err
 		}
+		all = append(all, linked...)
 		for k, r := range linked {
 			results[idx[k]].PushResult, results[idx[k]].Err = linkResult(r)
 		}

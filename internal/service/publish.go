@@ -219,6 +219,7 @@ func ofFormat(v view.View, format string) []*meta.Entry {
 }
 
 func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Repository, suite string, sources []meta.Source, prev meta.Publication) (meta.Publication, error) {
+	start := time.Now()
 	v, used, err := s.view(ctx, sources)
 	if err != nil {
 		return meta.Publication{}, err
@@ -249,7 +250,8 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 	if err := s.meta.Publish(ctx, pub, b.files, b.chunks, s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
-	s.log.Debug("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries))
+	s.log.Info("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries),
+		"chunks_made", len(b.chunks), "seconds", time.Since(start).Seconds())
 	return pub, nil
 }
 

@@ -42,6 +42,10 @@ type Config struct {
 	// IndexGrace is how long index files that a newer Release no longer
 	// names are still served by hash (default 24 h).
 	IndexGrace time.Duration
+	// LazyPublish leaves views to be published when they are first read
+	// after a change; by default a push publishes its branch's views at
+	// once, in the background.
+	LazyPublish bool
 	// Origin is the Origin field of Release files (default "packhouse").
 	Origin string
 	Logger *slog.Logger
@@ -79,6 +83,7 @@ type Service struct {
 	log   *slog.Logger
 
 	linker *linker
+	warm   *warmer
 
 	// Views being published, one lock per repository and suite.
 	publishing sync.Map // string → *sync.Mutex
@@ -94,6 +99,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	cfg.defaults()
 	s := &Service{meta: m, blobs: b, key: key, cfg: cfg, log: cfg.Logger}
 	s.linker = newLinker(m)
+	s.warm = newWarmer(s)
 	s.sets.init()
 	s.chunks.init()
 	s.hashes.init()
@@ -103,6 +109,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 
 // Close stops background work; in-flight calls finish first.
 func (s *Service) Close() {
+	s.warm.close()
 	s.linker.close()
 }
 
