@@ -241,7 +241,7 @@ func writeFile(ctx context.Context, path string, write func(io.Writer) error) (i
 		return 0, err
 	}
 	defer fw.Cancel()
-	bw := bufio.NewWriterSize(fw, 256<<10)
+	bw := &bufferedFile{bufio.NewWriterSize(fw, 256<<10), fw}
 	if err := write(bw); err != nil {
 		return 0, err
 	}
@@ -251,11 +251,32 @@ func writeFile(ctx context.Context, path string, write func(io.Writer) error) (i
 	return fw.Commit()
 }
 
+// bufferedFile buffers sequential writes, and still lets a writer that
+// places parts of its output itself (rpm writes its headers after the
+// payload, in front of it) write at an offset and seek: both flush first.
+type bufferedFile struct {
+	*bufio.Writer
+	fw *fileWriter
+}
+
+func (b *bufferedFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := b.Flush(); err != nil {
+		return 0, err
+	}
+	return b.fw.f.WriteAt(p, off)
+}
+
+func (b *bufferedFile) Seek(offset int64, whence int) (int64, error) {
+	if err := b.Flush(); err != nil {
+		return 0, err
+	}
+	return b.fw.f.Seek(offset, whence)
+}
+
 // fileWriter is a file being written under a temporary name.
 type fileWriter struct {
 	f    *os.File
 	path string
-	n    int64
 	done bool
 }
 
@@ -267,19 +288,11 @@ func newFileWriter(path string) (*fileWriter, error) {
 	return &fileWriter{f: f, path: path}, nil
 }
 
-func (w *fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.n += int64(n)
-	return n, err
-}
+func (w *fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 
 // ReadFrom lets a copy from a file (a deb's or apk's staged data section)
 // happen in the kernel, with copy_file_range, instead of through memory.
-func (w *fileWriter) ReadFrom(r io.Reader) (int64, error) {
-	n, err := w.f.ReadFrom(r)
-	w.n += n
-	return n, err
-}
+func (w *fileWriter) ReadFrom(r io.Reader) (int64, error) { return w.f.ReadFrom(r) }
 
 // Commit makes the file visible under its name.
 func (w *fileWriter) Commit() (int64, error) {
@@ -292,6 +305,10 @@ func (w *fileWriter) Commit() (int64, error) {
 	if err := w.f.Chmod(0o644); err != nil {
 		return 0, err
 	}
+	st, err := w.f.Stat() // written at offsets, too
+	if err != nil {
+		return 0, err
+	}
 	if err := w.f.Close(); err != nil {
 		return 0, err
 	}
@@ -299,7 +316,7 @@ func (w *fileWriter) Commit() (int64, error) {
 		return 0, err
 	}
 	w.done = true
-	return w.n, nil
+	return st.Size(), nil
 }
 
 // Cancel removes the temporary file; safe to call after Commit and twice.

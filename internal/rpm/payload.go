@@ -12,10 +12,9 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
+	compress "github.com/packhouse/packhouse/internal/compression"
 	"github.com/packhouse/packhouse/internal/spec"
 )
 
@@ -77,34 +76,22 @@ func (c compression) flags() string {
 	return strconv.Itoa(c.level)
 }
 
+// newWriter returns the payload's compressor. gzip and zstd are the
+// deb writer's (package compression): they compress in a goroutine of
+// their own, beside reading, hashing and cpio framing, and zstd in two
+// concurrent jobs at a 512 KiB window, which keeps a build under 64 MiB
+// and makes payloads about 3% larger than rpmbuild's at the same level.
+// xz keeps rpm's own presets (xz(1)'s dictionary sizes).
 func (c compression) newWriter(w io.Writer) (io.WriteCloser, error) {
 	switch c.name {
 	case "gzip":
-		// A zero header (no name, no mtime) keeps the output reproducible.
-		return gzip.NewWriterLevel(w, c.level)
+		return compress.NewWriter(w, compress.Gzip, c.level)
 	case "xz":
 		return xz.WriterConfig{DictCap: xzDictSizes[c.level]}.NewWriter(w)
 	case "zstd":
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(c.level)),
-			zstd.WithWindowSize(zstdWindow(c.level)))
+		return compress.NewWriter(w, compress.Zstd, c.level)
 	}
 	return nopCloser{w}, nil
-}
-
-// zstdWindow follows the reference zstd's window for each level (2 MiB at
-// the default level 3, 8 MiB at 16 and above, where the encoder here stops
-// gaining), rather than the Go encoder's 8 MiB for every level: the window
-// is most of the encoder's memory.
-func zstdWindow(level int) int {
-	switch {
-	case level <= 2:
-		return 1 << 20
-	case level <= 7:
-		return 2 << 20
-	case level <= 15:
-		return 4 << 20
-	}
-	return 8 << 20
 }
 
 type nopCloser struct{ io.Writer }

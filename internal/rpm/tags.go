@@ -32,6 +32,7 @@ const (
 	sigSHA256          = 273
 	sigSize            = 1000
 	sigPayloadSize     = 1007
+	sigReservedSpace   = 1008 // zeros that a later signature may take
 )
 
 // Main header tags that only Read uses.

@@ -1,7 +1,6 @@
 package rpm
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -54,13 +53,16 @@ const (
 
 // Write writes p as a binary rpm to w.
 //
-// It reads every source file once, writing the compressed payload to a
-// temporary file in opts.TempDir, then writes the lead, the signature
-// header and the header to w, followed by the payload. Memory use does not
-// depend on file sizes; it grows with the number of files only (their
-// header entries). The same p (including BuildTime) and options give the
-// same bytes. Nothing is written to w until the payload is complete, but
-// an error while copying it leaves a partial package in w.
+// It reads every source file once. The headers in front of the payload
+// carry its digests, so they are written after it: when w is a file it
+// can seek in (an io.WriterAt and io.Seeker), the payload is written in
+// place behind room left for them, and the headers then fill that room;
+// otherwise the compressed payload goes to a temporary file in
+// opts.TempDir first, and is copied to w after the lead, the signature
+// header and the header. Memory use does not depend on file sizes; it
+// grows with the number of files only (their header entries). The same p
+// (including BuildTime) and options give the same bytes either way. An
+// error while writing leaves a partial package in w.
 func Write(ctx context.Context, w io.Writer, p *spec.Package, opts WriteOptions) error {
 	if p == nil {
 		return fmt.Errorf("%w: nil package", ErrInvalid)
@@ -80,15 +82,58 @@ func Write(ctx context.Context, w io.Writer, p *spec.Package, opts WriteOptions)
 	if err != nil {
 		return err
 	}
-
-	tmp, err := os.CreateTemp(opts.TempDir, "packhouse-rpm-*.payload")
+	// The headers' sizes do not depend on what the payload turns out to
+	// be: digests are fixed-length, and the signature header keeps a
+	// reserved space that takes up what its sizes and signature leave.
+	hdrSize, sigSize, err := pkg.headerSizes(comp)
 	if err != nil {
-		return fmt.Errorf("rpm: temporary payload file: %w", err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	front := int64(leadSize + sigSize + pad8(sigSize) + hdrSize)
 
-	pl, err := writePayload(ctx, tmp, pkg.files, comp)
+	var (
+		payloadOut io.Writer
+		finish     func(head []byte, pl payload) error
+	)
+	if f, start, ok := seekable(w); ok {
+		// The payload goes where it ends up; nothing is copied.
+		payloadOut = io.NewOffsetWriter(f, start+front)
+		finish = func(head []byte, pl payload) error {
+			if _, err := f.WriteAt(head, start); err != nil {
+				return fmt.Errorf("rpm: writing: %w", err)
+			}
+			if _, err := f.Seek(start+front+pl.size, io.SeekStart); err != nil {
+				return fmt.Errorf("rpm: writing: %w", err)
+			}
+			return nil
+		}
+	} else {
+		tmp, err := os.CreateTemp(opts.TempDir, "packhouse-rpm-*.payload")
+		if err != nil {
+			return fmt.Errorf("rpm: temporary payload file: %w", err)
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		payloadOut = tmp
+		finish = func(head []byte, pl payload) error {
+			if _, err := w.Write(head); err != nil {
+				return fmt.Errorf("rpm: writing: %w", err)
+			}
+			if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("rpm: rewinding payload: %w", err)
+			}
+			n, err := io.Copy(w, tmp)
+			if err != nil {
+				return fmt.Errorf("rpm: writing payload: %w", err)
+			}
+			if n != pl.size {
+				return fmt.Errorf("rpm: payload file is %d bytes, wrote %d", pl.size, n)
+			}
+			return nil
+		}
+	}
+
+	pl, err := writePayload(ctx, payloadOut, pkg.files, comp)
 	if err != nil {
 		return err
 	}
@@ -96,43 +141,86 @@ func Write(ctx context.Context, w io.Writer, p *spec.Package, opts WriteOptions)
 	if err != nil {
 		return err
 	}
-	sig, err := signatureHeader(hdr, pl, opts.Signer, pkg.buildTime)
+	sig, err := signatureHeader(hdr, pl, opts.Signer, pkg.buildTime, sigSize)
 	if err != nil {
 		return err
+	}
+	if len(hdr) != hdrSize {
+		return fmt.Errorf("rpm: header is %d bytes, %d were planned", len(hdr), hdrSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-
-	if err := writeHeaders(w, pkg.lead(), sig, hdr); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("rpm: rewinding payload: %w", err)
-	}
-	n, err := io.Copy(w, tmp)
-	if err != nil {
-		return fmt.Errorf("rpm: writing payload: %w", err)
-	}
-	if n != pl.size {
-		return fmt.Errorf("rpm: payload file is %d bytes, wrote %d", pl.size, n)
-	}
-	return nil
+	head := pkg.lead()
+	head = append(head, sig...)
+	head = append(head, make([]byte, pad8(len(sig)))...)
+	head = append(head, hdr...)
+	return finish(head, pl)
 }
 
-// writeHeaders writes everything in front of the payload. The signature
-// header is padded so that the main header starts 8-aligned: rpm reads
-// the padding as part of the signature.
-func writeHeaders(w io.Writer, lead, sig, hdr []byte) error {
-	bw := bufio.NewWriter(w)
-	bw.Write(lead)
-	bw.Write(sig)
-	bw.Write(make([]byte, (8-len(sig)%8)%8))
-	bw.Write(hdr)
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("rpm: writing: %w", err)
+// seekable returns w as a file Write can place the payload in, and the
+// offset the package starts at.
+func seekable(w io.Writer) (writerAtSeeker, int64, bool) {
+	f, ok := w.(writerAtSeeker)
+	if !ok {
+		return nil, 0, false
 	}
-	return nil
+	start, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, false
+	}
+	return f, start, true
+}
+
+type writerAtSeeker interface {
+	io.WriterAt
+	io.Seeker
+}
+
+// pad8 is the padding after a signature header of n bytes: rpm reads the
+// main header at the next multiple of 8.
+func pad8(n int) int { return (8 - n%8) % 8 }
+
+// headerSizes returns the sizes the main header and the signature header
+// will have, before the payload is written.
+func (k *pkg) headerSizes(comp compression) (hdrSize, sigSize int, err error) {
+	// Placeholders of the real values' lengths: every digest is a
+	// fixed-length hex string.
+	zero := new([sha256.Size]byte)
+	for i := range k.files {
+		if hasContent(k.files[i].Type) {
+			k.files[i].digest = zero
+		}
+	}
+	pl := payload{digest: hex.EncodeToString(zero[:]), digestAlt: hex.EncodeToString(zero[:])}
+	for _, f := range k.files {
+		if f.size > math.MaxUint32 {
+			pl.largeFiles = true
+		}
+		pl.installSize += f.size
+	}
+	hdr, err := k.header(pl, comp)
+	if err != nil {
+		return 0, 0, err
+	}
+	// The largest the signature header's own fields get (64-bit sizes),
+	// and room for a signature, as rpmbuild leaves.
+	pl.size, pl.archiveSize = math.MaxUint32, math.MaxUint32
+	s, err := signatureEntries(hdr, pl).Marshal(tagHeaderSignatures)
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(hdr), len(s) + 16 + sigReserve, nil
+}
+
+// sigReserve is the room the signature header leaves for signatures:
+// rpmbuild's 4 KiB, which lets rpmsign sign the package in place, and
+// lets Write make the signature after the payload without moving it.
+const sigReserve = 4096
+
+// hasContent reports whether a file of type t has bytes in the payload.
+func hasContent(t spec.FileType) bool {
+	return t != spec.TypeDir && t != spec.TypeSymlink && t != spec.TypeGhost
 }
 
 // pkg is a spec.Package checked and turned into rpm's terms.
@@ -272,7 +360,7 @@ func (k *pkg) evr() string {
 // lead is the 96-byte struct rpmlead that opens every package. rpm 4 reads
 // only its magic and version, but file(1) and old tools read the rest.
 func (k *pkg) lead() []byte {
-	b := make([]byte, 96)
+	b := make([]byte, leadSize)
 	copy(b, []byte{0xed, 0xab, 0xee, 0xdb, 3, 0})
 	binary.BigEndian.PutUint16(b[6:], 0) // binary package
 	binary.BigEndian.PutUint16(b[8:], leadArchNum(k.arch))
@@ -582,8 +670,34 @@ func (k *pkg) putFiles(h *header, pl payload) {
 }
 
 // signatureHeader builds the signature header for the main header hdr: its
-// digests and signature, and the sizes rpm checks the file against.
-func signatureHeader(hdr []byte, pl payload, signer *openpgp.Entity, buildTime time.Time) ([]byte, error) {
+// digests and signature, the sizes rpm checks the file against, and the
+// reserved space that makes it size bytes long.
+func signatureHeader(hdr []byte, pl payload, signer *openpgp.Entity, buildTime time.Time, size int) ([]byte, error) {
+	s := signatureEntries(hdr, pl)
+	if signer != nil {
+		tag, sig, err := signHeader(hdr, signer, buildTime)
+		if err != nil {
+			return nil, err
+		}
+		s.Bin(tag, sig)
+	}
+	// The reserved space's data comes last (its tag is the highest, and
+	// binary data is not aligned), so it adds its entry and its length.
+	b, err := s.Marshal(tagHeaderSignatures)
+	if err != nil {
+		return nil, err
+	}
+	free := size - len(b) - 16
+	if free < 0 {
+		return nil, fmt.Errorf("rpm: signature of %d bytes leaves no room in the signature header", len(b))
+	}
+	s.Bin(sigReservedSpace, make([]byte, free))
+	return s.Marshal(tagHeaderSignatures)
+}
+
+// signatureEntries is the signature header without signature or reserved
+// space.
+func signatureEntries(hdr []byte, pl payload) *header {
 	s := newHeader()
 	sum1 := sha1.Sum(hdr)
 	sum256 := sha256.Sum256(hdr)
@@ -599,12 +713,5 @@ func signatureHeader(hdr []byte, pl payload, signer *openpgp.Entity, buildTime t
 		s.Int32(sigSize, int32(uint32(total)))
 		s.Int32(sigPayloadSize, int32(uint32(pl.archiveSize)))
 	}
-	if signer != nil {
-		tag, sig, err := signHeader(hdr, signer, buildTime)
-		if err != nil {
-			return nil, err
-		}
-		s.Bin(tag, sig)
-	}
-	return s.Marshal(tagHeaderSignatures)
+	return s
 }

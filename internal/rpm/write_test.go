@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"github.com/packhouse/packhouse/internal/testtool"
 	"io/fs"
@@ -446,6 +447,63 @@ func TestReproducible(t *testing.T) {
 			t.Errorf("%s: a different build time gave the same bytes", comp)
 		}
 	}
+}
+
+// TestWriteInPlace: a package written into a file, where the payload is
+// written in place behind the headers, has the same bytes as one written
+// to a stream through a temporary file, also when the file does not start
+// with it; and the signature header keeps its reserved space.
+func TestWriteInPlace(t *testing.T) {
+	for _, algo := range []packet.PublicKeyAlgorithm{packet.PubKeyAlgoRSA, packet.PubKeyAlgoEdDSA} {
+		key := newKey(t, algo)
+		p := samplePackage(t)
+		var stream bytes.Buffer
+		if err := Write(context.Background(), &stream, p, WriteOptions{Signer: key, TempDir: t.TempDir()}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(t.TempDir(), "p.rpm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		f.WriteString("prefix")
+		if err := Write(context.Background(), f, p, WriteOptions{Signer: key}); err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("suffix") // Write leaves the offset at the package's end
+		got, _ := os.ReadFile(f.Name())
+		if want := "prefix" + stream.String() + "suffix"; string(got) != want {
+			t.Fatalf("%v: in place %d bytes, streamed %d, differ", algo, len(got)-12, stream.Len())
+		}
+		pk, err := Read(bytes.NewReader(stream.Bytes()), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pk.Meta.HeaderStart != int64(leadSize+len(mustSigHeader(t, stream.Bytes()))) {
+			t.Errorf("%v: header starts at %d", algo, pk.Meta.HeaderStart)
+		}
+	}
+}
+
+// mustSigHeader returns the signature header of package b, padding
+// included, and checks that its reserved space is at least what is left
+// of rpmbuild's 4 KiB once signed.
+func mustSigHeader(t *testing.T, b []byte) []byte {
+	t.Helper()
+	sig := b[leadSize:]
+	n := binary.BigEndian.Uint32(sig[8:])
+	size := 16 + 16*int(n) + int(binary.BigEndian.Uint32(sig[12:]))
+	var reserved int
+	for i := 0; i < int(n); i++ {
+		e := sig[16+16*i:]
+		if binary.BigEndian.Uint32(e) == sigReservedSpace {
+			reserved = int(binary.BigEndian.Uint32(e[12:]))
+		}
+	}
+	if reserved < sigReserve-1024 {
+		t.Errorf("reserved space of %d bytes", reserved)
+	}
+	return sig[:size+pad8(size)]
 }
 
 // TestHeaderMatchesRPM checks that what rpm reads from the header is what

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/packhouse/packhouse/internal/rpm"
@@ -23,6 +24,11 @@ func main() {
 	comp := flag.String("compression", "gzip", "gzip, xz, zstd or none")
 	level := flag.Int("level", 0, "compression level, 0 for the default")
 	flag.Parse()
+	// As packhouse build does: the heap's soft limit keeps the garbage
+	// collector from letting it double.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(40 << 20)
+	}
 	if err := run(*src, *prefix, *out, *comp, *level); err != nil {
 		fmt.Fprintln(os.Stderr, "rpmbench:", err)
 		os.Exit(1)
