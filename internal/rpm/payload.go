@@ -81,12 +81,19 @@ func (c compression) flags() string {
 // their own, beside reading, hashing and cpio framing, and zstd in two
 // concurrent jobs at a 512 KiB window, which keeps a build under 64 MiB
 // and makes payloads about 3% larger than rpmbuild's at the same level.
-// xz keeps rpm's own presets (xz(1)'s dictionary sizes).
+// xz at levels 1 and 2 (rpm's default) is the deb writer's too: blocks
+// compressed by two goroutines with xz -1's 1 MiB dictionary, the output
+// about as large as xz -2's; from level 3 up, one encoder with xz(1)'s
+// dictionary for the level, slower and larger in memory, for those who
+// ask for smaller packages.
 func (c compression) newWriter(w io.Writer) (io.WriteCloser, error) {
 	switch c.name {
 	case "gzip":
 		return compress.NewWriter(w, compress.Gzip, c.level)
 	case "xz":
+		if c.level <= 2 {
+			return compress.NewWriter(w, compress.Xz, c.level)
+		}
 		return xz.WriterConfig{DictCap: xzDictSizes[c.level]}.NewWriter(w)
 	case "zstd":
 		return compress.NewWriter(w, compress.Zstd, c.level)
