@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/packhouse/packhouse/internal/build"
 	"github.com/packhouse/packhouse/internal/debtest"
+	"github.com/packhouse/packhouse/internal/httpapi"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/pkgtest"
 	"github.com/packhouse/packhouse/internal/service"
@@ -453,6 +455,75 @@ func TestPublishAfterPush(t *testing.T) {
 		}
 		if after, _ := e.svc.Meta().Publication(ctx, repo.ID, meta.FormatDeb, "main"); after.Inputs != before.Inputs {
 			t.Errorf("published after the burst with inputs %s, read needed %s", before.Inputs, after.Inputs)
+		}
+	}
+}
+
+// TestRestartServesSameIndexes: chunks are stored as their gzip member
+// only; a server started again on the same data, with nothing in memory,
+// serves the same plain and compressed indexes and publishes on them.
+func TestRestartServesSameIndexes(t *testing.T) {
+	e := newEnv(t, service.Config{LazyPublish: true})
+	setupProducts(e)
+	for i := range 3 {
+		e.push("deps", "main", debtest.Make(debtest.Spec{Name: fmt.Sprint("lib", i), Version: "1.0", Arch: "amd64"}), 201)
+	}
+	rpm, err := os.ReadFile(pkgtest.Build(t, pkgtest.Spec{Name: "srv", Version: "2.0"}, "rpm", build.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pushAs("deps", "main", rpm, url.Values{"filename": {"srv-2.0-1.x86_64.rpm"}}, 201)
+	plain := "/apt/product/dists/main/main/binary-amd64/Packages"
+	before := e.get(plain, 200)
+	beforeGz := e.get(plain+".gz", 200)
+	repomd := e.get("/rpm/product/main/repodata/repomd.xml", 200)
+
+	again := &env{t: t, svc: service.New(e.svc.Meta(), e.svc.Blobs(), e.key, service.Config{LazyPublish: true}), admin: e.admin, key: e.key}
+	again.srv = httptest.NewServer(httpapi.New(again.svc, httpapi.Options{}))
+	t.Cleanup(func() { again.srv.Close(); again.svc.Close() })
+	if got := again.get(plain, 200); !bytes.Equal(got, before) {
+		t.Errorf("Packages after a restart:\n%s\nwant\n%s", got, before)
+	}
+	if got := again.get(plain+".gz", 200); !bytes.Equal(got, beforeGz) {
+		t.Error("Packages.gz differs after a restart")
+	}
+	if got := again.get("/rpm/product/main/repodata/repomd.xml", 200); !bytes.Equal(got, repomd) {
+		t.Errorf("repomd.xml after a restart:\n%s\nwant\n%s", got, repomd)
+	}
+	// A push after the restart publishes again from the stored chunks:
+	// rpm-md's open checksums need the plain text of those not changed.
+	again.push("deps", "main", debtest.Make(debtest.Spec{Name: "lib9", Version: "1.0", Arch: "amd64"}), 201)
+	if got := again.packages("product", "main", "amd64"); len(got) != 4 {
+		t.Errorf("after a push: %v", got)
+	}
+	checkRepomd(t, again, "product", "main")
+}
+
+// checkRepomd checks every file repomd.xml names against its checksums,
+// compressed and open.
+func checkRepomd(t *testing.T, e *env, repo, branch string) {
+	t.Helper()
+	md := string(e.get("/rpm/"+repo+"/"+branch+"/repodata/repomd.xml", 200))
+	for _, data := range strings.Split(md, "<data ")[1:] {
+		field := func(tag string) string {
+			i := strings.Index(data, "<"+tag)
+			j := strings.Index(data[i:], ">")
+			k := strings.Index(data[i:], "</"+tag+">")
+			return data[i+j+1 : i+k]
+		}
+		href := data[strings.Index(data, `href="`)+6:]
+		href = href[:strings.IndexByte(href, '"')]
+		gz := e.get("/rpm/"+repo+"/"+branch+"/"+href, 200)
+		if sum := sha256.Sum256(gz); hex.EncodeToString(sum[:]) != field("checksum") {
+			t.Errorf("%s: checksum %x, repomd.xml says %s", href, sum, field("checksum"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, _ := io.ReadAll(zr)
+		if sum := sha256.Sum256(open); hex.EncodeToString(sum[:]) != field("open-checksum") {
+			t.Errorf("%s: open checksum %x, repomd.xml says %s", href, sum, field("open-checksum"))
 		}
 	}
 }

@@ -188,7 +188,9 @@ type IndexFile struct {
 }
 
 // Chunk is the index text made from one run of packages, plain and as one
-// gzip member (gzip readers read concatenated members as one stream).
+// gzip member (gzip readers read concatenated members as one stream). A
+// chunk with a gzip member may be stored with Raw empty: its plain text is
+// then the member's decompression.
 type Chunk struct {
 	Key string // SHA-256 over the format and the member packages' SHA-256s
 	Raw []byte

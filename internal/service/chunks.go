@@ -1,10 +1,14 @@
 package service
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"fmt"
+	"io"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/packhouse/packhouse/internal/meta"
 )
@@ -93,6 +97,11 @@ func (s *Service) chunkBytes(ctx context.Context, keys []string, gzip bool) (map
 	if err != nil {
 		return nil, err
 	}
+	if !gzip {
+		if err := s.unstoredRaw(ctx, got); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range missing {
 		b, ok := got[k]
 		if !ok {
@@ -106,6 +115,40 @@ func (s *Service) chunkBytes(ctx context.Context, keys []string, gzip bool) (map
 		}
 	}
 	return out, nil
+}
+
+// unstoredRaw fills in the plain text of the chunks in raw that were
+// stored as their gzip member only (storedChunks), by decompressing it.
+func (s *Service) unstoredRaw(ctx context.Context, raw map[string][]byte) error {
+	var keys []string
+	for k, b := range raw {
+		if len(b) == 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	gzs, err := s.meta.ChunkData(ctx, keys, true)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		gz := gzs[k]
+		if len(gz) == 0 {
+			continue // a chunk stored plain, and empty
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			return fmt.Errorf("index chunk %s: %w", k, err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			return fmt.Errorf("index chunk %s: %w", k, err)
+		}
+		raw[k] = b
+	}
+	return nil
 }
 
 func (e *chunkEntry) part(gzip bool) []byte {
