@@ -203,4 +203,11 @@ CREATE TABLE index_files (
 );
 CREATE INDEX index_files_path ON index_files (repository_id, format, suite, path, published);
 `,
+	// A branch's rows carry their package's SHA-256, so that listing a
+	// branch reads its own rows only: the join to packages, whose rows
+	// hold the control data, cost most of a first publication's listing.
+	`
+ALTER TABLE branch_packages ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
+UPDATE branch_packages SET sha256 = (SELECT p.sha256 FROM packages p WHERE p.id = branch_packages.package_id);
+`,
 }

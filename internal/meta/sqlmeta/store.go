@@ -453,9 +453,8 @@ func (s *Store) Entries(ctx context.Context, branchID int64) ([]meta.Entry, int6
 		if err := s.txRowOn(ctx, s.read, tx, `SELECT gen FROM branches WHERE id = ?`, branchID).Scan(&gen); err != nil {
 			return notFound(err, "branch")
 		}
-		rows, err := s.txQuery(ctx, tx, `SELECT bp.package_id, p.sha256, bp.format, bp.name, bp.version, bp.arch
-			FROM branch_packages bp JOIN packages p ON p.id = bp.package_id
-			WHERE bp.branch_id = ?`, branchID)
+		rows, err := s.txQuery(ctx, tx, `SELECT package_id, sha256, format, name, version, arch
+			FROM branch_packages WHERE branch_id = ?`, branchID)
 		if err != nil {
 			return err
 		}
@@ -675,8 +674,8 @@ func (s *Store) link(ctx context.Context, tx *sql.Tx, req meta.LinkRequest, now 
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, err
 	}
-	if _, err := s.txExec(ctx, tx, (`INSERT INTO branch_packages (branch_id, package_id, format, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		bid, pkg.ID, pkg.Format, pkg.Name, pkg.Version, pkg.Arch, now); err != nil {
+	if _, err := s.txExec(ctx, tx, (`INSERT INTO branch_packages (branch_id, package_id, sha256, format, name, version, arch, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		bid, pkg.ID, pkg.SHA256, pkg.Format, pkg.Name, pkg.Version, pkg.Arch, now); err != nil {
 		return res, err
 	}
 	return res, s.bump(ctx, tx, bid, true, pkg.ID, now)
