@@ -348,14 +348,10 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 		return nil, err
 	}
 	var build []int
-	var ids []int64
-	for i, sp := range specs {
+	for i := range specs {
 		for k := range kinds {
 			if _, ok := s.chunks.get(keys[k][i]); !ok && !stored[keys[k][i]] {
 				build = append(build, i)
-				for _, e := range sp.members {
-					ids = append(ids, e.PackageID)
-				}
 				break
 			}
 		}
@@ -363,16 +359,10 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 	if len(build) == 0 {
 		return keys, nil
 	}
-	pkgs, err := s.meta.PackagesByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]*meta.Package, len(pkgs))
-	for i := range pkgs {
-		byID[pkgs[i].ID] = &pkgs[i]
-	}
 
-	// Chunks are independent: make and compress them on every core.
+	// Chunks are independent: read their packages and make and compress
+	// them on every core, so that reading one chunk's packages overlaps
+	// making another's.
 	made := make([][]meta.Chunk, len(build))
 	errs := make([]error, len(build))
 	var wg sync.WaitGroup
@@ -383,7 +373,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 			defer wg.Done()
 			for j := range next {
 				i := build[j]
-				made[j], errs[j] = makeChunks(specs[i].members, kinds, byID, decode)
+				made[j], errs[j] = s.makeChunks(ctx, specs[i].members, kinds, decode)
 				for k := range made[j] {
 					made[j][k].Key = keys[k][i]
 				}
@@ -408,7 +398,19 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 }
 
 // makeChunks makes one chunk of each kind for members, keys left empty.
-func makeChunks(members []*meta.Entry, kinds []chunkKind, byID map[int64]*meta.Package, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
+func (s *Service) makeChunks(ctx context.Context, members []*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
+	ids := make([]int64, len(members))
+	for i, e := range members {
+		ids[i] = e.PackageID
+	}
+	pkgs, err := s.meta.PackagesByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*meta.Package, len(pkgs))
+	for i := range pkgs {
+		byID[pkgs[i].ID] = &pkgs[i]
+	}
 	raws := make([][]byte, len(kinds))
 	for k := range raws {
 		raws[k] = []byte{} // not nil: the cache takes nil for "not loaded"
