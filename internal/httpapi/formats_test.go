@@ -527,3 +527,27 @@ func checkRepomd(t *testing.T, e *env, repo, branch string) {
 		}
 	}
 }
+
+// TestNameLengths: names, plain files' versions and architectures have
+// upper bounds, checked apart from their patterns.
+func TestNameLengths(t *testing.T) {
+	e := newEnv(t, service.Config{})
+	e.json("POST", "/api/v1/projects", map[string]any{"name": strings.Repeat("p", 64), "default_branch": "main", "repositories": []string{"app"}}, 201)
+	e.json("POST", "/api/v1/projects", map[string]any{"name": strings.Repeat("p", 65), "default_branch": "main"}, 400)
+	name := strings.Repeat("p", 64)
+	for _, tc := range []struct {
+		version, arch string
+		want          int
+	}{
+		{strings.Repeat("1", 128), "", 201},
+		{strings.Repeat("1", 129), "", 400},
+		{"1.0", strings.Repeat("a", 32), 201},
+		{"1.0", strings.Repeat("a", 33), 400},
+	} {
+		q := url.Values{"name": {"tool"}, "version": {tc.version}, "filename": {"tool.bin"}}
+		if tc.arch != "" {
+			q.Set("arch", tc.arch)
+		}
+		e.pushAs(name, "main", []byte(tc.version+tc.arch), q, tc.want)
+	}
+}

@@ -125,12 +125,12 @@ func (s *Service) Blobs() blob.Store { return s.blobs }
 // Config is the configuration the service runs with, defaults applied.
 func (s *Service) Config() Config { return s.cfg }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`) // and at most 64 (see versionRE)
 
 // ValidName checks a project or repository name: lower case letters,
 // digits, '.', '_' and '-', starting with a letter or digit, at most 64.
 func ValidName(kind, name string) error {
-	if !nameRE.MatchString(name) {
+	if len(name) > 64 || !nameRE.MatchString(name) {
 		return fmt.Errorf("%s name %q: use 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit: %w", kind, name, ErrInvalidName)
 	}
 	return nil
@@ -199,7 +199,7 @@ func (s *Service) CreateRepository(ctx context.Context, name string, projects, a
 		return meta.Repository{}, err
 	}
 	for _, a := range archs {
-		if !archRE.MatchString(a) || a == "all" {
+		if !validArch(a) || a == "all" {
 			return meta.Repository{}, fmt.Errorf("architecture %q: %w", a, ErrInvalidName)
 		}
 	}
@@ -225,4 +225,8 @@ func (s *Service) AddToRepository(ctx context.Context, repo, project string, cre
 	return s.meta.AddRepositoryProject(ctx, repo, project)
 }
 
-var archRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+var archRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// validArch checks an architecture name: 1 to 32 of a-z, 0-9 and '-',
+// starting with a letter or digit.
+func validArch(a string) bool { return len(a) <= 32 && archRE.MatchString(a) }
