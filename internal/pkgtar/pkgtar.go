@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/spec"
@@ -102,7 +101,7 @@ var ErrChanged = errors.New("changed while it was being packaged")
 // CopyFile streams c.Source into dst through buf, exactly c.Size bytes,
 // stopping early when ctx is cancelled.
 func CopyFile(ctx context.Context, dst io.Writer, c *spec.Content, buf []byte) error {
-	f, err := os.Open(c.Source)
+	f, err := openSource(c.Source)
 	if err != nil {
 		return err
 	}
