@@ -168,6 +168,10 @@ func seekable(w io.Writer) (writerAtSeeker, int64, bool) {
 	}
 	start, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
+		return nil, 0, false // a pipe or a terminal
+	}
+	// A file opened for appending can seek but not write at an offset.
+	if _, err := f.WriteAt(nil, start); err != nil {
 		return nil, 0, false
 	}
 	return f, start, true

@@ -475,6 +475,19 @@ func TestWriteInPlace(t *testing.T) {
 		if want := "prefix" + stream.String() + "suffix"; string(got) != want {
 			t.Fatalf("%v: in place %d bytes, streamed %d, differ", algo, len(got)-12, stream.Len())
 		}
+		// A file opened for appending takes the streaming path.
+		af, err := os.OpenFile(filepath.Join(t.TempDir(), "a.rpm"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af.WriteString("prefix")
+		if err := Write(context.Background(), af, p, WriteOptions{Signer: key, TempDir: t.TempDir()}); err != nil {
+			t.Fatalf("%v: appending: %v", algo, err)
+		}
+		af.Close()
+		if got, _ := os.ReadFile(af.Name()); string(got) != "prefix"+stream.String() {
+			t.Errorf("%v: appended package differs", algo)
+		}
 		pk, err := Read(bytes.NewReader(stream.Bytes()), Limits{})
 		if err != nil {
 			t.Fatal(err)
