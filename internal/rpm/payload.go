@@ -77,7 +77,7 @@ func (c compression) flags() string {
 }
 
 // newWriter returns the payload's compressor. gzip and zstd are the
-// deb writer's (package compression): they compress in a goroutine of
+// deb writer's (package compression): they compress in goroutines of
 // their own, beside reading, hashing and cpio framing, and zstd in two
 // concurrent jobs at a 512 KiB window, which keeps a build under 64 MiB
 // and makes payloads about 3% larger than rpmbuild's at the same level.
