@@ -106,16 +106,39 @@ func CopyFile(ctx context.Context, dst io.Writer, c *spec.Content, buf []byte) e
 		return err
 	}
 	defer f.Close()
-	n, err := io.CopyBuffer(dst, &ctxReader{ctx: ctx, r: io.LimitReader(f, c.Size)}, buf)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.Source, err)
+	// Each read asks for one byte more than is left, so that the read
+	// that ends the file also shows that it did not grow: a small file
+	// costs one read, not two.
+	var n int64
+	short := false // the last read returned less than asked
+	for n < c.Size || !short {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want := int64(len(buf))
+		if left := c.Size - n + 1; left < want {
+			want = left
+		}
+		m, rerr := f.Read(buf[:want])
+		if int64(m) > c.Size-n {
+			return fmt.Errorf("%s: %w (grew past %d bytes)", c.Source, ErrChanged, c.Size)
+		}
+		if m > 0 {
+			if _, err := dst.Write(buf[:m]); err != nil {
+				return fmt.Errorf("%s: %w", c.Source, err)
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("%s: %w", c.Source, rerr)
+		}
+		short = int64(m) < want
 	}
 	if n != c.Size {
 		return fmt.Errorf("%s: %w (shrank from %d to %d bytes)", c.Source, ErrChanged, c.Size, n)
-	}
-	var one [1]byte
-	if m, _ := f.Read(one[:]); m > 0 {
-		return fmt.Errorf("%s: %w (grew past %d bytes)", c.Source, ErrChanged, c.Size)
 	}
 	return nil
 }
@@ -124,20 +147,6 @@ func CopyFile(ctx context.Context, dst io.Writer, c *spec.Content, buf []byte) e
 // before the body (apk's per-file SHA-1 goes in the entry's header).
 func HashFile(ctx context.Context, c *spec.Content, buf []byte, sinks ...io.Writer) error {
 	return CopyFile(ctx, io.MultiWriter(sinks...), c, buf)
-}
-
-// ctxReader fails reads once ctx is done, so that a long copy stops
-// promptly on Ctrl-C.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Buffer returns the Writer's copy buffer, for HashFile.

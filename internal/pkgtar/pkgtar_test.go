@@ -66,6 +66,25 @@ func TestCopyFileNoticesChanges(t *testing.T) {
 			t.Errorf("size %d: %v", size, err)
 		}
 	}
+	// Any buffer size copies the file whole, and one that ends at the
+	// file's last byte still notices growth.
+	for _, n := range []int{1, 2, 4, 5, 6, 16} {
+		for size, ok := range map[int64]bool{4: false, 5: true, 6: false} {
+			var out bytes.Buffer
+			err := CopyFile(context.Background(), &out, &spec.Content{Source: src, Size: size}, make([]byte, n))
+			if ok && (err != nil || out.String() != "hello") {
+				t.Errorf("buffer %d: %q, %v", n, out.String(), err)
+			}
+			if !ok && !errors.Is(err, ErrChanged) {
+				t.Errorf("buffer %d, size %d: %v", n, size, err)
+			}
+		}
+	}
+	empty := filepath.Join(t.TempDir(), "e")
+	os.WriteFile(empty, nil, 0o644)
+	if err := CopyFile(context.Background(), io.Discard, &spec.Content{Source: empty}, buf); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := CopyFile(ctx, io.Discard, &spec.Content{Source: src, Size: 5}, buf); !errors.Is(err, context.Canceled) {
