@@ -128,6 +128,19 @@ type payload struct {
 	installSize int64
 }
 
+// plannedPayload is what is known of the payload before it is written:
+// its installed size and whether it needs large-file (64-bit) fields.
+func plannedPayload(files []file) payload {
+	var pl payload
+	for _, f := range files {
+		if f.size > math.MaxUint32 {
+			pl.largeFiles = true
+		}
+		pl.installSize += f.size
+	}
+	return pl
+}
+
 // countWriter counts and hashes what passes through it.
 type countWriter struct {
 	w io.Writer
@@ -163,13 +176,7 @@ type chunk struct {
 // hashing the archive before and after compression on the way. Reading and
 // hashing the files runs beside compressing, which is the slow part.
 func writePayload(ctx context.Context, out io.Writer, files []file, comp compression) (payload, error) {
-	var pl payload
-	for _, f := range files {
-		if f.size > math.MaxUint32 {
-			pl.largeFiles = true
-		}
-		pl.installSize += f.size
-	}
+	pl := plannedPayload(files)
 
 	bw := bufio.NewWriterSize(out, chunkSize)
 	compressed := &countWriter{w: bw, h: sha256.New()}
@@ -273,7 +280,7 @@ func readFiles(ctx context.Context, files []file, pool chan []byte, ch chan<- ch
 	}
 	for i := range files {
 		f := &files[i]
-		if f.Type == spec.TypeDir || f.Type == spec.TypeSymlink || f.Type == spec.TypeGhost {
+		if !hasContent(f.Type) {
 			continue
 		}
 		digest, err := readFile(ctx, f, pool, send)

@@ -197,13 +197,9 @@ func (k *pkg) headerSizes(comp compression) (hdrSize, sigSize int, err error) {
 			k.files[i].digest = zero
 		}
 	}
-	pl := payload{digest: hex.EncodeToString(zero[:]), digestAlt: hex.EncodeToString(zero[:])}
-	for _, f := range k.files {
-		if f.size > math.MaxUint32 {
-			pl.largeFiles = true
-		}
-		pl.installSize += f.size
-	}
+	pl := plannedPayload(k.files)
+	pl.digest = hex.EncodeToString(zero[:])
+	pl.digestAlt = pl.digest
 	hdr, err := k.header(pl, comp)
 	if err != nil {
 		return 0, 0, err
