@@ -51,11 +51,7 @@ func (s *Service) apkIndex(ctx context.Context, b *build) error {
 	if !ok {
 		return fmt.Errorf("apk repositories need an RSA signing key, and this server's is not: %w", ErrNotFound)
 	}
-	ids := make([]int64, len(b.entries))
-	for i, e := range b.entries {
-		ids[i] = e.PackageID
-	}
-	pkgs, err := s.meta.PackagesByID(ctx, ids)
+	pkgs, err := s.entryPackages(ctx, b.entries)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,7 @@ func (s *Service) PlainFiles(ctx context.Context, repoName, suite string) ([]Pla
 }
 
 func (s *Service) plainFiles(ctx context.Context, entries []*meta.Entry) ([]PlainFile, error) {
-	ids := make([]int64, len(entries))
-	for i, e := range entries {
-		ids[i] = e.PackageID
-	}
-	pkgs, err := s.meta.PackagesByID(ctx, ids)
+	pkgs, err := s.entryPackages(ctx, entries)
 	if err != nil {
 		return nil, err
 	}

@@ -399,11 +399,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 
 // makeChunks makes one chunk of each kind for members, keys left empty.
 func (s *Service) makeChunks(ctx context.Context, members []*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
-	ids := make([]int64, len(members))
-	for i, e := range members {
-		ids[i] = e.PackageID
-	}
-	pkgs, err := s.meta.PackagesByID(ctx, ids)
+	pkgs, err := s.entryPackages(ctx, members)
 	if err != nil {
 		return nil, err
 	}
@@ -443,6 +439,15 @@ func (s *Service) makeChunks(ctx context.Context, members []*meta.Entry, kinds [
 		out[k] = meta.Chunk{Raw: raw, Gz: gz}
 	}
 	return out, nil
+}
+
+// entryPackages reads the stored packages of entries.
+func (s *Service) entryPackages(ctx context.Context, entries []*meta.Entry) ([]meta.Package, error) {
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i] = e.PackageID
+	}
+	return s.meta.PackagesByID(ctx, ids)
 }
 
 // storedChunks is what of chunks the database keeps: only the gzip member
