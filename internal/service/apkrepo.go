@@ -84,9 +84,7 @@ func (s *Service) apkIndex(ctx context.Context, b *build) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.addFile(ctx, b, arch+"/APKINDEX.tar.gz", []string{key}, false); err != nil {
-			return err
-		}
+		s.addFile(ctx, b, arch+"/APKINDEX.tar.gz", []string{key}, false)
 	}
 	return nil
 }

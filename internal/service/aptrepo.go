@@ -41,12 +41,8 @@ func (s *Service) aptIndex(ctx context.Context, b *build) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.addFile(ctx, b, dir+"Packages", keys[0], false); err != nil {
-			return err
-		}
-		if _, err := s.addFile(ctx, b, dir+"Packages.gz", keys[0], true); err != nil {
-			return err
-		}
+		s.addFile(ctx, b, dir+"Packages", keys[0], false)
+		s.addFile(ctx, b, dir+"Packages.gz", keys[0], true)
 	}
 	return nil
 }

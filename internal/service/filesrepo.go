@@ -122,8 +122,8 @@ func (s *Service) filesIndex(ctx context.Context, b *build) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.addFile(ctx, b, "SHA256SUMS", []string{key}, false)
-	return err
+	s.addFile(ctx, b, "SHA256SUMS", []string{key}, false)
+	return nil
 }
 
 func (s *Service) filesSign(ctx context.Context, b *build) error {

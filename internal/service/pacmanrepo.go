@@ -105,9 +105,7 @@ func (s *Service) pacmanIndex(ctx context.Context, b *build) error {
 			return err
 		}
 		for k, kind := range pacmanKinds {
-			if _, err := s.addFile(ctx, b, a+"/"+kind.name, append(keys[k], end), true); err != nil {
-				return err
-			}
+			s.addFile(ctx, b, a+"/"+kind.name, append(keys[k], end), true)
 		}
 	}
 	return nil

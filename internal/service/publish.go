@@ -63,9 +63,10 @@ type build struct {
 	chunks []meta.Chunk
 	// open are the uncompressed sums of files, where a format lists them.
 	open []openSum
-	// hashes keeps, by index file path, the final hash state of the files
-	// made with sumFile, for signatures made over them.
-	hashes map[string]hash.Hash
+	// sums are the checksums being computed in the background; files and
+	// open are complete once waitSums returns.
+	sums   []*sumJob
+	sumsWG sync.WaitGroup
 	// Made by sign:
 	signed map[string][]byte
 }
@@ -227,12 +228,15 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 	// Dates never go backwards, even if the clock does; they have whole
 	// seconds, so two publications may share one.
 	now := s.cfg.Now().UTC().Truncate(time.Second)
-	b := &build{version: pb.version, repo: repo, suite: suite, entries: ofFormat(v, pb.format), date: now, validUntil: now.Add(s.cfg.ReleaseValidity),
-		hashes: map[string]hash.Hash{}}
+	b := &build{version: pb.version, repo: repo, suite: suite, entries: ofFormat(v, pb.format), date: now, validUntil: now.Add(s.cfg.ReleaseValidity)}
 	if prev.Date.After(b.date) {
 		b.date = prev.Date
 	}
-	if err := pb.index(s, ctx, b); err != nil {
+	err = pb.index(s, ctx, b)
+	if serr := b.waitSums(); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return meta.Publication{}, err
 	}
 	pub := meta.Publication{RepositoryID: repo.ID, Format: pb.format, Suite: suite, Inputs: inputsKey(pb, repo, used),
@@ -572,17 +576,55 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// addFile adds an index file made of chunks to b, and returns it.
-func (s *Service) addFile(ctx context.Context, b *build, path string, keys []string, gzip bool) (meta.IndexFile, error) {
-	f := meta.IndexFile{Path: path, Chunks: keys, Gzip: gzip}
-	h, size, err := s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", path), keys, gzip)
-	if err != nil {
-		return f, err
+// addFile adds an index file made of chunks to b. Its checksum and size
+// are computed in the background (waitSums waits for them): a file whose
+// first chunk changed, such as an rpm-md document whose head counts the
+// packages, is hashed again whole, and the files of a build are hashed
+// on every core at once.
+func (s *Service) addFile(ctx context.Context, b *build, path string, keys []string, gzip bool) {
+	i := len(b.files)
+	b.files = append(b.files, meta.IndexFile{Path: path, Chunks: keys, Gzip: gzip})
+	s.sumLater(ctx, b, path, keys, gzip, func(h hash.Hash, size int64) {
+		b.files[i].SHA256, b.files[i].Size = hex.EncodeToString(h.Sum(nil)), size
+	})
+}
+
+// A sumJob is one checksum of a build being computed.
+type sumJob struct {
+	h    hash.Hash
+	size int64
+	err  error
+	// then takes the result, in waitSums.
+	then func(h hash.Hash, size int64)
+}
+
+// sumLater computes the SHA-256 and size of the bytes of keys, plain or
+// gzip, in the background, and passes them to then once waitSums is
+// called. name tells the hash cache which file of b it is.
+func (s *Service) sumLater(ctx context.Context, b *build, name string, keys []string, gzip bool, then func(h hash.Hash, size int64)) {
+	j := &sumJob{then: then}
+	b.sums = append(b.sums, j)
+	b.sumsWG.Add(1)
+	go func() {
+		defer b.sumsWG.Done()
+		s.sumSlots <- struct{}{}
+		defer func() { <-s.sumSlots }()
+		j.h, j.size, j.err = s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", name), keys, gzip)
+	}()
+}
+
+// waitSums waits for the build's checksums and fills them in.
+func (b *build) waitSums() error {
+	b.sumsWG.Wait()
+	sums := b.sums
+	b.sums = nil
+	for _, j := range sums {
+		if j.err != nil {
+			return j.err
+		}
+		j.then(j.h, j.size)
 	}
-	f.SHA256, f.Size = hex.EncodeToString(h.Sum(nil)), size
-	b.hashes[path] = h
-	b.files = append(b.files, f)
-	return f, nil
+	return nil
 }
 
 // layouts keeps, per index, which packages form its base: an index is

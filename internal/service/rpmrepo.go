@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"regexp"
 	"strings"
@@ -102,16 +103,14 @@ func (s *Service) rpmIndex(ctx context.Context, b *build) error {
 		}
 		all := append(append([]string{head}, keys[k]...), foot)
 		path := "repodata/" + kind.name + ".xml.gz"
-		if _, err := s.addFile(ctx, b, path, all, true); err != nil {
-			return err
-		}
+		s.addFile(ctx, b, path, all, true)
 		// The uncompressed document is not served, but repomd.xml gives
 		// its checksum and size.
-		h, size, err := s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", path, ":open"), all, false)
-		if err != nil {
-			return err
-		}
-		b.open = append(b.open, openSum{hex.EncodeToString(h.Sum(nil)), size})
+		i := len(b.open)
+		b.open = append(b.open, openSum{})
+		s.sumLater(ctx, b, path+":open", all, false, func(h hash.Hash, size int64) {
+			b.open[i] = openSum{hex.EncodeToString(h.Sum(nil)), size}
+		})
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -90,8 +91,10 @@ type Service struct {
 	sets       setCache
 	chunks     chunkCache
 	hashes     hashCache
-	layouts    layouts
-	tokens     tokenCache
+	// sumSlots bounds the index files hashed at once, by all builds.
+	sumSlots chan struct{}
+	layouts  layouts
+	tokens   tokenCache
 }
 
 // New returns a Service. Close stops its background work.
@@ -103,6 +106,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	s.sets.init()
 	s.chunks.init()
 	s.hashes.init()
+	s.sumSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 	s.layouts.init()
 	return s
 }
