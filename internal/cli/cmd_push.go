@@ -130,10 +130,8 @@ func runPush(cmd *cobra.Command, g *globalOptions, o *pushOptions, args []string
 		opts.Progress = push.NewProgress(g.stderr, ok && term.IsTerminal(int(f.Fd())))
 	}
 	sum, pushErr := push.Push(ctx, c, files, opts)
-	if cache != nil {
-		if err := cache.Save(); err != nil && !o.quiet {
-			fmt.Fprintln(g.stderr, "packhouse: warning:", err)
-		}
+	if sum.CacheErr != nil && !o.quiet {
+		fmt.Fprintln(g.stderr, "packhouse: warning:", sum.CacheErr)
 	}
 	if pushErr != nil && o.quiet {
 		for _, r := range sum.Results {

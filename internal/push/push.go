@@ -56,8 +56,10 @@ type Options struct {
 	Jobs  int // parallel uploads; DefaultJobs when ≤ 0
 	// HashWorkers is how many files are hashed at once; GOMAXPROCS when ≤ 0.
 	HashWorkers int
-	Cache       *Cache   // nil: hash every file
-	Progress    Reporter // nil: report nothing
+	// Cache, when set, gives the hashes of unchanged files, and is saved
+	// with the new ones while the server is asked and sent the files.
+	Cache    *Cache
+	Progress Reporter // nil: report nothing
 }
 
 // Plain names plain files: the newest version of a name is what a
@@ -86,6 +88,9 @@ type Summary struct {
 	BytesSent                      int64 // body bytes uploaded, retries included
 	BytesSkipped                   int64 // bytes of files the server already held
 	Elapsed                        time.Duration
+	// CacheErr is why the hash cache could not be saved. The push does
+	// not fail for it: the next one hashes again.
+	CacheErr error
 }
 
 // Push hashes the files, asks the server about all of them in one batch,
@@ -102,7 +107,10 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 	}
 	s := &Summary{Project: opts.Project, Branch: opts.Branch, Results: make([]Result, len(paths))}
 	var sent atomic.Int64
+	saved := make(chan error, 1)
+	saved <- nil
 	finish := func() (*Summary, error) {
+		s.CacheErr = <-saved
 		s.BytesSent = sent.Load()
 		s.Elapsed = time.Since(start)
 		s.count()
@@ -111,6 +119,13 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 	}
 
 	hashes := HashFiles(ctx, paths, opts.HashWorkers, opts.Cache, func(done int) { rep.Hashing(done, len(paths)) })
+	if opts.Cache != nil {
+		// Written beside the network work rather than after it: a
+		// cache of many files takes milliseconds to write, as long as
+		// a small push takes to send.
+		<-saved
+		go func() { saved <- opts.Cache.Save() }()
+	}
 
 	// Files with the same bytes are asked about and sent once; every path
 	// gets the answer.

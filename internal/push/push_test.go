@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -280,11 +281,8 @@ func TestPushUsesCache(t *testing.T) {
 	cachePath := filepath.Join(t.TempDir(), "hashes")
 	c, _ := LoadCache(cachePath)
 	s, err := Push(t.Context(), m, paths, Options{Project: "p", Branch: "main", Cache: c})
-	if err != nil || s.Hashed != 3 || s.Cached != 0 {
-		t.Fatalf("first push: hashed %d, cached %d, %v", s.Hashed, s.Cached, err)
-	}
-	if err := c.Save(); err != nil {
-		t.Fatal(err)
+	if err != nil || s.Hashed != 3 || s.Cached != 0 || s.CacheErr != nil {
+		t.Fatalf("first push: hashed %d, cached %d, %v, saving the cache: %v", s.Hashed, s.Cached, err, s.CacheErr)
 	}
 	writeOld(t, paths[1], []byte("b\n2 changed"))
 	c, _ = LoadCache(cachePath)
@@ -337,5 +335,22 @@ func TestFormatBytes(t *testing.T) {
 		if got := FormatBytes(n); got != want {
 			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestPushCacheSaveFailsAlone(t *testing.T) {
+	m := newMemPusher()
+	paths := pkgFiles(t, "a\n1")
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := LoadCache(filepath.Join(blocker, "hashes")) // its folder is a file
+	s, err := Push(t.Context(), m, paths, Options{Project: "p", Branch: "main", Cache: c})
+	if err != nil || statuses(s) != "stored" {
+		t.Fatalf("push: %q, %v", statuses(s), err)
+	}
+	if s.CacheErr == nil {
+		t.Error("no error for a cache that cannot be written")
 	}
 }
