@@ -76,6 +76,9 @@ func SplitDist(p string) (suite, file string, ok bool) {
 
 // AptFile returns a file of a repository's dists/<suite>/ tree.
 func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Content, error) {
+	if m := byHashRE.FindStringSubmatch(file); m != nil {
+		return s.hashedIndexFile(ctx, repoName, meta.FormatDeb, suite, "main/binary-"+m[1]+"/", m[2])
+	}
 	pub, err := s.Release(ctx, repoName, suite)
 	if err != nil {
 		return Content{}, err
@@ -84,26 +87,40 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 	case "InRelease", "Release", "Release.gpg":
 		return bytesContent(pub.Publication.Files[file]), nil
 	}
-	var f meta.IndexFile
-	if m := byHashRE.FindStringSubmatch(file); m != nil {
-		// Earlier Releases' files stay here for a grace period, so that a
-		// client that read an older InRelease still finds what it names.
-		f, err = s.meta.IndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, "main/binary-"+m[1]+"/", m[2])
-		if err != nil {
-			return Content{}, err
-		}
-		c := indexContent(f)
-		c.Immutable = true
-		return c, nil
-	}
 	if !packageRE.MatchString(file) {
 		return Content{}, fmt.Errorf("%s: %w", file, ErrNotFound)
 	}
-	f, err = s.meta.CurrentIndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, file)
+	f, err := s.meta.CurrentIndexFile(ctx, pub.Repository.ID, meta.FormatDeb, suite, file)
 	if err != nil {
 		return Content{}, err
 	}
 	return indexContent(f), nil
+}
+
+// hashedIndexFile returns an index file of a view named by its SHA-256
+// (apt's by-hash, rpm-md's locations), below dir. The view is not made
+// current first: a client learns such a name from signed files it
+// fetched, and the name fixes the bytes. Earlier publications' files stay
+// for a grace period, so that a client that read an older InRelease or
+// repomd.xml still finds what it names.
+func (s *Service) hashedIndexFile(ctx context.Context, repoName, format, suite, dir, sha256 string) (Content, error) {
+	if err := ValidName("repository", repoName); err != nil {
+		return Content{}, err
+	}
+	if err := ValidBranch(suite); err != nil {
+		return Content{}, err
+	}
+	repo, err := s.meta.Repository(ctx, repoName)
+	if err != nil {
+		return Content{}, err
+	}
+	f, err := s.meta.IndexFile(ctx, repo.ID, format, suite, dir, sha256)
+	if err != nil {
+		return Content{}, err
+	}
+	c := indexContent(f)
+	c.Immutable = true
+	return c, nil
 }
 
 func bytesContent(b []byte) Content {

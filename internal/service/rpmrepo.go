@@ -172,23 +172,16 @@ func (s *Service) RPMFile(ctx context.Context, repoName, suite, file string) (Co
 		}
 		return Content{}, p, nil
 	}
+	if m := rpmDataRE.FindStringSubmatch(file); m != nil {
+		c, err := s.hashedIndexFile(ctx, repoName, meta.FormatRPM, suite, "repodata/"+m[2]+".", m[1])
+		return c, nil, err
+	}
+	if file != "repodata/repomd.xml" && file != "repodata/repomd.xml.asc" {
+		return Content{}, nil, fmt.Errorf("%s: %w", file, ErrNotFound)
+	}
 	pub, err := s.current(ctx, rpmRepo, repoName, suite)
 	if err != nil {
 		return Content{}, nil, err
 	}
-	switch file {
-	case "repodata/repomd.xml", "repodata/repomd.xml.asc":
-		return bytesContent(pub.Publication.Files[file]), nil, nil
-	}
-	m := rpmDataRE.FindStringSubmatch(file)
-	if m == nil {
-		return Content{}, nil, fmt.Errorf("%s: %w", file, ErrNotFound)
-	}
-	f, err := s.meta.IndexFile(ctx, pub.Repository.ID, meta.FormatRPM, suite, "repodata/"+m[2]+".", m[1])
-	if err != nil {
-		return Content{}, nil, err
-	}
-	c := indexContent(f)
-	c.Immutable = true
-	return c, nil, nil
+	return bytesContent(pub.Publication.Files[file]), nil, nil
 }
