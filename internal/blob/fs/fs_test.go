@@ -268,3 +268,35 @@ func BenchmarkPut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitGroup commits groups of small new blobs, as a push of
+// that many packages does: per group, not per blob.
+func BenchmarkCommitGroup(b *testing.B) {
+	for _, n := range []int{1, 8, 64} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s := newStore(b, b.TempDir())
+			data := make([]byte, 8<<10)
+			_, _ = rand.NewChaCha8([32]byte{}).Read(data)
+			i := uint64(0)
+			for b.Loop() {
+				ws := make([]blob.Writer, n)
+				want := make([]blob.Digest, n)
+				for k := range ws {
+					i++
+					binary.LittleEndian.PutUint64(data, i)
+					w, err := s.Create(b.Context())
+					if err != nil {
+						b.Fatal(err)
+					}
+					w.Write(data)
+					ws[k], want[k] = w, w.Digest()
+				}
+				for k, err := range blob.CommitGroup(b.Context(), s, ws, want) {
+					if err != nil {
+						b.Fatal(k, err)
+					}
+				}
+			}
+		})
+	}
+}

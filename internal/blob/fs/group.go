@@ -67,7 +67,8 @@ func (s *Store) CommitGroup(ctx context.Context, ws []blob.Writer, want []blob.D
 		}
 		return errs
 	}
-	if err := s.syncData(group); err != nil {
+	bySyncfs := len(group) >= syncfsFrom
+	if err := s.syncData(group, bySyncfs); err != nil {
 		return fail(err)
 	}
 	dirs := map[string]bool{}
@@ -80,7 +81,7 @@ func (s *Store) CommitGroup(ctx context.Context, ws []blob.Writer, want []blob.D
 		}
 		w.discard()
 	}
-	if err := s.syncNames(dirs); err != nil {
+	if err := s.syncNames(dirs, bySyncfs); err != nil {
 		for k, w := range group {
 			if i := index(w); errs[i] == nil && dirs[filepath.Dir(targets[k])] {
 				errs[i] = err
@@ -90,13 +91,21 @@ func (s *Store) CommitGroup(ctx context.Context, ws []blob.Writer, want []blob.D
 	return errs
 }
 
-// syncData makes the group's bytes durable: one syncfs, or one fsync per
-// file where there is none.
-func (s *Store) syncData(group []*writer) error {
-	if err := syncFilesystem(s.root); err == nil {
-		return nil
-	} else if !errors.Is(err, errNoSyncfs) {
-		return err
+// Groups of fewer blobs than syncfsFrom are synced file by file: syncfs
+// flushes every dirty page of the filesystem, other writers' too (a large
+// upload being received beside a one-package push, say), where a few
+// fsyncs flush the group's own. BenchmarkCommitGroup measured groups of
+// 1 and 8 small blobs no slower file by file than by syncfs, on an idle
+// filesystem.
+const syncfsFrom = 8
+
+// syncData makes the group's bytes durable: with bySyncfs one syncfs,
+// else (or where there is none) one fsync per file.
+func (s *Store) syncData(group []*writer, bySyncfs bool) error {
+	if bySyncfs {
+		if err := syncFilesystem(s.root); !errors.Is(err, errNoSyncfs) {
+			return err
+		}
 	}
 	for _, w := range group {
 		if err := w.f.Sync(); err != nil {
@@ -106,12 +115,13 @@ func (s *Store) syncData(group []*writer) error {
 	return nil
 }
 
-// syncNames makes the names given to the group durable.
-func (s *Store) syncNames(dirs map[string]bool) error {
-	if err := syncFilesystem(s.root); err == nil {
-		return nil
-	} else if !errors.Is(err, errNoSyncfs) {
-		return err
+// syncNames makes the names given to the group durable, as syncData
+// does its bytes.
+func (s *Store) syncNames(dirs map[string]bool, bySyncfs bool) error {
+	if bySyncfs {
+		if err := syncFilesystem(s.root); !errors.Is(err, errNoSyncfs) {
+			return err
+		}
 	}
 	for dir := range dirs {
 		if err := syncDir(dir); err != nil {
