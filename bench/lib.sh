@@ -5,7 +5,8 @@ shared=${SHARED_BENCH:-$top/../shared/bench}
 work=${BENCH_WORK:-/var/tmp/packhouse-bench}
 mkdir -p "$work"
 PH=$work/packhouse
-(cd "$top" && go build -o "$PH" ./cmd/packhouse)
+# Built as the README builds it: static, without cgo.
+(cd "$top" && CGO_ENABLED=0 go build -o "$PH" ./cmd/packhouse)
 
 # now prints seconds since the epoch, with microseconds. Both it and
 # elapsed are bash alone: starting date, bc or awk inside a timed window

@@ -49,7 +49,7 @@ new=$(ls "$one"/out/*.rpm)
 # which starts in about 2 ms; two curl processes and a grep took longer
 # here than the server's own share of "one more", and checked less.
 SERVED=$work/rpmserved
-(cd "$top" && go build -o "$SERVED" ./bench/rpmserved)
+(cd "$top" && CGO_ENABLED=0 go build -o "$SERVED" ./bench/rpmserved)
 rpm_served() {
 	"$SERVED" -key "$work/key.asc" ${3:+-contains "$3"} "$URL/rpm/$1/$2"
 }

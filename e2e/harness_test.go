@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	binary = filepath.Join(dir, "packhouse")
 	build := exec.Command("go", "build", "-o", binary, "./cmd/packhouse")
 	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build packhouse:", err)
