@@ -1,6 +1,7 @@
 package push
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -215,12 +216,12 @@ func syntheticRecords(n int) []cacheRecord {
 func TestCacheEncodingRoundTrip(t *testing.T) {
 	want := syntheticRecords(1000)
 	data := encodeCache(want, 12345)
-	got, pruned, err := decodeCache(data)
+	got, err := decodeCache(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pruned != 12345 || !slices.Equal(got, want) {
-		t.Fatalf("pruned %d, records differ", pruned)
+	if got.pruned != 12345 || !slices.Equal(got.recs, want) || !got.clean || got.frames != 0 {
+		t.Fatalf("pruned %d, clean %v, %d in frames, records differ", got.pruned, got.clean, got.frames)
 	}
 	t.Logf("%d entries in %d bytes, %d per entry", len(want), len(data), len(data)/len(want))
 }
@@ -235,17 +236,50 @@ func FuzzDecodeCache(f *testing.F) {
 	f.Add(good[:len(good)-4])
 	f.Add([]byte("PHHASH\x00\x01"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		recs, pruned, err := decodeCache(withCRC(body))
+		got, err := decodeCache(withCRC(body))
 		if err != nil {
 			return
 		}
+		recs, pruned := got.recs, got.pruned
 		for i := 1; i < len(recs); i++ {
 			if recs[i-1].path >= recs[i].path {
 				t.Fatalf("decoded records out of order: %q, %q", recs[i-1].path, recs[i].path)
 			}
 		}
-		again, pruned2, err := decodeCache(encodeCache(recs, pruned))
-		if err != nil || pruned2 != pruned || !slices.Equal(again, recs) {
+		again, err := decodeCache(encodeCache(recs, pruned))
+		if err != nil || again.pruned != pruned || !slices.Equal(again.recs, recs) {
+			t.Fatalf("re-encoding a decoded cache: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeFrames fuzzes update frames after a good base: the fuzzer's
+// bytes get a valid CRC appended, as in FuzzDecodeCache. A bad frame may
+// make the file unclean, never unreadable.
+func FuzzDecodeFrames(f *testing.F) {
+	base := encodeCache(syntheticRecords(3), 1)
+	frame := encodeFrame(map[string]cacheEntry{"/builds/x.deb": {size: 1, used: 2}})
+	f.Add(frame[:len(frame)-4])
+	f.Add([]byte("U\x00"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		frame := binary.LittleEndian.AppendUint32(slices.Clip(body), crc32.Checksum(body, crcTable))
+		got, err := decodeCache(append(slices.Clip(base), frame...))
+		if err != nil {
+			t.Fatalf("a good base with a bad frame after it: %v", err)
+		}
+		if len(got.recs) < 3 {
+			t.Fatalf("%d records, fewer than the base's", len(got.recs))
+		}
+		for i := 1; i < len(got.recs); i++ {
+			if got.recs[i-1].path >= got.recs[i].path {
+				t.Fatalf("records out of order: %q, %q", got.recs[i-1].path, got.recs[i].path)
+			}
+		}
+		if !got.clean {
+			return
+		}
+		again, err := decodeCache(encodeCache(got.recs, got.pruned))
+		if err != nil || !slices.Equal(again.recs, got.recs) {
 			t.Fatalf("re-encoding a decoded cache: %v", err)
 		}
 	})
@@ -298,8 +332,135 @@ func BenchmarkDecodeCache(b *testing.B) {
 	data := encodeCache(syntheticRecords(100_000), 1)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, _, err := decodeCache(data); err != nil {
+		if _, err := decodeCache(data); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A push of a few files into a large cache appends a frame, which the
+// next load applies; past the bound, the cache is written whole again.
+func TestCacheAppendsUpdates(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "hashes")
+	c, _ := LoadCache(cachePath)
+	c.loaded = syntheticRecords(1000)
+	c.dirty = true
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := os.ReadFile(cachePath)
+
+	var paths []string
+	for i := range 500 {
+		p := filepath.Join(dir, fmt.Sprintf("new-%03d.deb", i))
+		writeOld(t, p, []byte{byte(i)})
+		paths = append(paths, p)
+	}
+	folded := -1 // the push that wrote the file whole again
+	prev := len(base)
+	for i, p := range paths {
+		c, err := LoadCache(cachePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashOne(t, p, c)
+		if err := c.Save(); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(cachePath)
+		switch grew := len(data) - prev; {
+		case grew < 0 && folded < 0:
+			folded, base = i, data
+		case grew <= 0 || grew > 200 || !bytes.HasPrefix(data, base):
+			t.Fatalf("push %d: the file went from %d to %d bytes, not one entry's frame more after the same base", i, prev, len(data))
+		}
+		prev = len(data)
+	}
+	// The bound: frames of up to 256 entries and an eighth of the base.
+	if want := 256 + 1000/8; folded < want || folded > want+100 {
+		t.Fatalf("frames folded into the base at push %d, want about %d", folded, want)
+	}
+	c, err := LoadCache(cachePath)
+	if err != nil || c.Len() != 1500 {
+		t.Fatalf("%d entries, %v; want 1500", c.Len(), err)
+	}
+	for _, p := range paths {
+		if h := hashOne(t, p, c); !h.Cached {
+			t.Fatalf("%s: not cached", p)
+		}
+	}
+}
+
+// Two pushes that loaded the same cache both keep what they stored; a
+// frame cut short is dropped, with what follows it, and the next Save
+// writes the file whole.
+func TestCacheFramesConcurrentAndTorn(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "hashes")
+	a, b := filepath.Join(dir, "a.deb"), filepath.Join(dir, "b.deb")
+	writeOld(t, a, []byte("a"))
+	writeOld(t, b, []byte("b"))
+	c, _ := LoadCache(cachePath)
+	c.loaded = syntheticRecords(10)
+	c.dirty = true
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := LoadCache(cachePath)
+	cb, _ := LoadCache(cachePath)
+	hashOne(t, a, ca)
+	hashOne(t, b, cb)
+	if err := ca.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cb.Save(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCache(cachePath)
+	if err != nil || c.Len() != 12 || c.whole {
+		t.Fatalf("after two appends: %d entries, whole %v, %v", c.Len(), c.whole, err)
+	}
+
+	data, _ := os.ReadFile(cachePath)
+	if err := os.WriteFile(cachePath, data[:len(data)-3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = LoadCache(cachePath)
+	if err != nil || c.Len() != 11 || !c.whole {
+		t.Fatalf("with the last frame cut: %d entries, whole %v, %v", c.Len(), c.whole, err)
+	}
+	if h := hashOne(t, b, c); h.Cached {
+		t.Error("the entry of the cut frame was used")
+	}
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeCache(must(os.ReadFile(cachePath)))
+	if err != nil || !got.clean || got.frames != 0 || len(got.recs) != 12 {
+		t.Fatalf("written whole: clean %v, %d in frames, %d records, %v", got.clean, got.frames, len(got.recs), err)
+	}
+}
+
+// Files of the first version, which had no frames, are read; the next
+// Save writes the current version.
+func TestCacheReadsVersion1(t *testing.T) {
+	want := syntheticRecords(5)
+	v2 := encodeCache(want, 7)
+	body := append(slices.Clip(cacheMagicV1), v2[len(cacheMagic):len(v2)-4]...)
+	v1 := binary.LittleEndian.AppendUint32(body, crc32.Checksum(body, crcTable))
+	got, err := decodeCache(v1)
+	if err != nil || !slices.Equal(got.recs, want) || got.clean {
+		t.Fatalf("version 1: clean %v, %v", got.clean, err)
+	}
+	if _, err := decodeCache(append(slices.Clip(v1), encodeFrame(map[string]cacheEntry{"/x": {}})...)); err == nil {
+		t.Error("a version 1 file with bytes after its checksum was read")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
