@@ -17,6 +17,8 @@ elapsed() {
 	local us=$((${EPOCHREALTIME/./} - ${1/./}))
 	printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
 }
+# median reads numbers, one a line, and prints the middle one.
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "inf" }'; }
 
 # start_server [SERVE-FLAGS...] starts a server on a new data folder.

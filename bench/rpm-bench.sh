@@ -3,6 +3,7 @@
 # gen-rpms.sh) to a branch until its signed repodata is served, then one
 # more; createrepo_c does the same job on the same files in the same run
 # (from nothing, then --update). Prints each time and packhouse's speed-up.
+# ROUNDS (default 3) rounds of each whole job, MORE (default 5) more rpms.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 n=${1:-2000}
@@ -17,16 +18,31 @@ if [ ! -d "$rpms" ]; then
 	fi
 fi
 
-echo "== createrepo_c"; "$shared/createrepo-bench.sh" "$rpms" | tee "$work/createrepo.txt"
+# Both sides are timed over several rounds and the medians compared: a
+# single "one more" is a few tens of milliseconds, in which one stray
+# process start on this machine moves the ratio by a third.
+rounds=${ROUNDS:-3}
+more=${MORE:-5}
 
-# One more rpm: a new version of the first package, made by rpmbuild too.
+echo "== createrepo_c ($rounds rounds)"
+cr_alls=() cr_ones=()
+for _ in $(seq "$rounds"); do
+	"$shared/createrepo-bench.sh" "$rpms" | tee "$work/createrepo.txt"
+	cr_alls+=("$(awk -v k="createrepo_c $n" 'index($0,k)==1{print $(NF-1)}' "$work/createrepo.txt")")
+	cr_ones+=("$(awk -v k="createrepo_c --update" 'index($0,k)==1{print $(NF-1)}' "$work/createrepo.txt")")
+done
+cr_all=$(printf '%s\n' "${cr_alls[@]}" | median)
+cr_one=$(printf '%s\n' "${cr_ones[@]}" | median)
+
+# More rpms: new versions of the first package, made by rpmbuild too.
 one=$(mktemp -d)
 all=("$rpms"/*.rpm) # not ls | head: with pipefail, SIGPIPE ends the script
 name=$(rpm -qp --qf '%{NAME}' "${all[0]}" 2>/dev/null)
 mkdir -p "$one/SPECS"
-cat >"$one/SPECS/one.spec" <<S
+for k in $(seq "$more"); do
+	cat >"$one/SPECS/one.spec" <<S
 Name: $name
-Version: 9.9
+Version: 9.$k
 Release: 1
 Summary: one more for the benchmark
 License: MIT
@@ -39,8 +55,8 @@ echo one > %{buildroot}/usr/share/$name/data.bin
 %files
 /usr/share/$name/data.bin
 S
-rpmbuild --quiet --define "_topdir $one" --define "_rpmdir $one/out" --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' -bb "$one/SPECS/one.spec" >/dev/null 2>&1
-new=$(ls "$one"/out/*.rpm)
+	rpmbuild --quiet --define "_topdir $one" --define "_rpmdir $one/out" --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' -bb "$one/SPECS/one.spec" >/dev/null 2>&1
+done
 
 # rpm_served REPO BRANCH [TEXT]: fetch repomd.xml, then its signature and
 # every file it names, as dnf makecache would, and check them: the
@@ -61,35 +77,40 @@ echo "== packhouse"
 # all N, as createrepo_c's is (what it makes from the files, packhouse
 # makes from the stored metadata); "one more" on a second server with
 # the default, after the same upload.
-start_server --lazy-publish
-curl -fsS "$URL/keys/packhouse.asc" -o "$work/key.asc"
-"$PH" project create bench --default-branch main --repo bench >/dev/null
-s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; t_push=$(elapsed "$s")
-printf '%-34s %8s s\n' "push $n rpms" "$t_push"
-s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
-printf '%-34s %8s s\n' "then serve signed repodata" "$t_md"
-t_all=$(echo "$t_push + $t_md" | bc | awk '{printf "%.3f", $1}')
-stop_server
+mds=() alls=()
+for _ in $(seq "$rounds"); do
+	start_server --lazy-publish
+	curl -fsS "$URL/keys/packhouse.asc" -o "$work/key.asc"
+	"$PH" project create bench --default-branch main --repo bench >/dev/null
+	s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; t_push=$(elapsed "$s")
+	s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
+	printf '%-34s %8s s\n' "push $n rpms" "$t_push" "then serve signed repodata" "$t_md"
+	mds+=("$t_md") alls+=("$(echo "$t_push $t_md" | awk '{printf "%.3f", $1 + $2}')")
+	stop_server
+done
+t_md=$(printf '%s\n' "${mds[@]}" | median)
+t_all=$(printf '%s\n' "${alls[@]}" | median)
+
 start_server
 curl -fsS "$URL/keys/packhouse.asc" -o "$work/key.asc"
 "$PH" project create bench --default-branch main --repo bench >/dev/null
 "$PH" push --quiet --project bench --branch main "$rpms"
 rpm_served bench main # served once, as above
-s=$(now); "$PH" push --quiet --project bench --branch main "$new"; t_one_push=$(elapsed "$s")
-s2=$(now); rpm_served bench main; t_one_md=$(elapsed "$s2"); t_one=$(elapsed "$s")
-# Outside the timed window: the repodata served is the one with the new rpm.
-rpm_served bench main 'ver="9.9"'
-printf '%-34s %8s s\n' "push 1 rpm + serve signed" "$t_one"
-printf '%-34s %8s s\n' "  of which packhouse push" "$t_one_push"
-printf '%-34s %8s s\n' "  of which serve (publish, fetch)" "$t_one_md"
+ones=()
+for k in $(seq "$more"); do
+	s=$(now); "$PH" push --quiet --project bench --branch main "$one/out/$name-9.$k-1.x86_64.rpm"; t_one_push=$(elapsed "$s")
+	s2=$(now); rpm_served bench main; t_one_md=$(elapsed "$s2"); t_one=$(elapsed "$s")
+	# Outside the timed window: the repodata served has the new rpm.
+	rpm_served bench main "ver=\"9.$k\""
+	printf '%-34s %8s s   (push %s, serve %s)\n' "push 1 rpm + serve signed" "$t_one" "$t_one_push" "$t_one_md"
+	ones+=("$t_one")
+done
+t_one=$(printf '%s\n' "${ones[@]}" | median)
 stop_server
 rm -rf "$one"
 
-sum() { awk -v k="$2" 'index($0,k)==1{print $(NF-1)}' "$1"; }
-cr_all=$(sum "$work/createrepo.txt" "createrepo_c $n")
-cr_one=$(sum "$work/createrepo.txt" "createrepo_c --update")
 echo
-echo "== same data, same run"
+echo "== same data, same run: medians of $rounds rounds, and of $more more rpms"
 printf '%-22s %10s %12s   %s\n' "job" "packhouse" "createrepo_c" "speed-up"
 # createrepo_c reads rpms already on its disk; packhouse's first line is
 # the same job (signed, too), its second adds receiving and storing them.

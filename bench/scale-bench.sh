@@ -8,7 +8,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 (cd "$top" && go build -o "$work/gendebs" ./bench/gendebs)
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() { # N: prints "one-more-median replace-median"
 	local n=$1 debs=$work/gendebs-$1 mid=$(($1 / 2)) extra
 	[ -d "$debs" ] || "$work/gendebs" -out "$debs" -n "$n"
