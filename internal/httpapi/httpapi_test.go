@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,8 +277,11 @@ func TestViews(t *testing.T) {
 func TestReleaseDateAndExpiry(t *testing.T) {
 	// Signatures may not predate the key, which is made now.
 	start := time.Now().UTC().Truncate(time.Second).Add(time.Hour)
-	now := start
-	e := newEnv(t, service.Config{Now: func() time.Time { return now }, ReleaseValidity: 4 * time.Hour})
+	// Read by the builds a push starts in the background, too.
+	var clock atomic.Int64
+	clock.Store(start.UnixNano())
+	setNow := func(t time.Time) { clock.Store(t.UnixNano()) }
+	e := newEnv(t, service.Config{Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }, ReleaseValidity: 4 * time.Hour})
 	setupProducts(e)
 	date := func(t time.Time) string { return t.Format("Mon, 02 Jan 2006 15:04:05 UTC") }
 	e.push("deps", "main", debtest.Make(debtest.Spec{Name: "aa", Version: "1"}), 201)
@@ -286,13 +290,14 @@ func TestReleaseDateAndExpiry(t *testing.T) {
 		t.Fatalf("Release:\n%s", first)
 	}
 	// The clock goes back: Date does not.
-	now = start.Add(-time.Minute)
+	setNow(start.Add(-time.Minute))
 	e.push("deps", "main", debtest.Make(debtest.Spec{Name: "bb", Version: "1"}), 201)
 	if r := string(e.get("/apt/product/dists/main/Release", 200)); !strings.Contains(r, "Date: "+date(start)) {
 		t.Fatalf("Date went backwards:\n%s", r)
 	}
 	// Close to Valid-Until, the Release is signed again without any push.
-	now = start.Add(3*time.Hour + 30*time.Minute)
+	now := start.Add(3*time.Hour + 30*time.Minute)
+	setNow(now)
 	if r := string(e.get("/apt/product/dists/main/Release", 200)); !strings.Contains(r, "Valid-Until: "+date(now.Add(4*time.Hour))) {
 		t.Fatalf("not re-signed before expiry:\n%s", r)
 	}
