@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -67,6 +68,8 @@ type build struct {
 	// open are complete once waitSums returns.
 	sums   []*sumJob
 	sumsWG sync.WaitGroup
+	// guesses are index files as the next build would make them (guess).
+	guesses []guess
 	// Made by sign:
 	signed map[string][]byte
 }
@@ -254,6 +257,7 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 	if err := s.meta.Publish(ctx, pub, b.files, storedChunks(b.chunks), s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
+	s.guessNext(b)
 	s.log.Info("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries),
 		"chunks_made", len(b.chunks), "seconds", time.Since(start).Seconds())
 	return pub, nil
@@ -317,14 +321,18 @@ func cutAfter(sha string) bool {
 }
 
 // buildChunks returns, for each kind, the chunk keys of an index laid out
-// in runs, and adds to b the chunks that no view had made before. decode,
-// if set, turns a package's stored metadata into what the kinds' append
-// functions take, once per package.
-func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([][]string, error) {
+// in runs, and how many of them the first run has; it adds to b the chunks
+// that no view had made before. decode, if set, turns a package's stored
+// metadata into what the kinds' append functions take, once per package.
+func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([][]string, int, error) {
 	var specs []chunkSpec
-	for _, run := range runs {
+	first := 0
+	for i, run := range runs {
 		if len(run) > 0 {
 			specs = append(specs, cutChunks(run)...)
+		}
+		if i == 0 {
+			first = len(specs)
 		}
 	}
 	if len(specs) == 0 {
@@ -345,11 +353,11 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 		}
 	}
 	if len(unknown) == 0 {
-		return keys, nil
+		return keys, first, nil
 	}
 	stored, err := s.meta.HasChunks(ctx, unknown)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var build []int
 	for i := range specs {
@@ -361,7 +369,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 		}
 	}
 	if len(build) == 0 {
-		return keys, nil
+		return keys, first, nil
 	}
 
 	// Chunks are independent: read their packages and make and compress
@@ -390,7 +398,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, cs := range made {
 		for _, c := range cs {
@@ -398,7 +406,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 			b.chunks = append(b.chunks, c)
 		}
 	}
-	return keys, nil
+	return keys, first, nil
 }
 
 // makeChunks makes one chunk of each kind for members, keys left empty.
@@ -494,34 +502,90 @@ func gzipMember(raw []byte) ([]byte, error) {
 // document's head, as a chunk of its own, and returns its key. Without
 // compress, the chunk has no gzip member: for a file served as it is.
 func (s *Service) fixedChunk(b *build, raw []byte, compress bool) (string, error) {
-	if raw == nil {
-		raw = []byte{} // not nil: the cache takes nil for "not loaded"
-	}
-	sum := sha256.Sum256(raw)
-	key := "whole-" + hex.EncodeToString(sum[:])
-	if compress {
-		key = "fixed-" + hex.EncodeToString(sum[:])
-	}
+	key := fixedKey(raw, compress)
 	for _, c := range b.chunks {
 		if c.Key == key {
 			return key, nil
 		}
 	}
-	// The head of an rpm-md document changes with every package count,
-	// and its foot never: both are usually in memory already, compressed.
+	raw, gz, err := s.memFixed(key, raw, compress)
+	if err != nil {
+		return "", err
+	}
+	// Stored with the publication; a chunk stored already is kept.
+	b.chunks = append(b.chunks, meta.Chunk{Key: key, Raw: raw, Gz: gz})
+	return key, nil
+}
+
+func fixedKey(raw []byte, compress bool) string {
+	sum := sha256.Sum256(raw)
+	if compress {
+		return "fixed-" + hex.EncodeToString(sum[:])
+	}
+	return "whole-" + hex.EncodeToString(sum[:])
+}
+
+// memFixed puts a fixed chunk in memory, compressed if asked, and returns
+// its bytes. The head of an rpm-md document changes with every package
+// count, and its foot never: both are usually in memory already,
+// compressed (guessNext puts the next head there).
+func (s *Service) memFixed(key string, raw []byte, compress bool) ([]byte, []byte, error) {
+	if raw == nil {
+		raw = []byte{} // not nil: the cache takes nil for "not loaded"
+	}
 	var gz []byte
 	if e, ok := s.chunks.get(key); ok && (e.gz != nil || !compress) {
 		gz = e.gz
 	} else if compress {
 		var err error
 		if gz, err = gzipMember(raw); err != nil {
-			return "", err
+			return nil, nil, err
 		}
 	}
 	s.chunks.put(key, raw, gz)
-	// Stored with the publication; a chunk stored already is kept.
-	b.chunks = append(b.chunks, meta.Chunk{Key: key, Raw: raw, Gz: gz})
-	return key, nil
+	return raw, gz, nil
+}
+
+// A guess is an index file as the next build of its view will make it if
+// that build adds packages and changes nothing else: a new first chunk
+// (an rpm-md document's head counts the packages), then the chunks of the
+// layout's base, whose packages stay. A new head means hashing the whole
+// document again, 3 MB at 2,000 rpms; hashed after this build, off any
+// client's path, the guess lets the next build, when it comes true, hash
+// only its tail.
+type guess struct {
+	name string // as sumLater names the file
+	head []byte // the text of the first chunk
+	keys []string
+	gzip bool
+}
+
+// guessNext hashes b's guesses in the background. One view's guesses are
+// hashed at a time, server-wide: in a burst of pushes, most guesses would
+// not come true before the next build made its own.
+func (s *Service) guessNext(b *build) {
+	if len(b.guesses) == 0 {
+		return
+	}
+	prefix := fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/")
+	guesses := b.guesses
+	s.warm.spawn(func(ctx context.Context) {
+		select {
+		case s.guessing <- struct{}{}:
+			defer func() { <-s.guessing }()
+		default:
+			return
+		}
+		for _, g := range guesses {
+			key := fixedKey(g.head, true)
+			if _, _, err := s.memFixed(key, g.head, true); err != nil {
+				return
+			}
+			if err := s.hashes.guess(ctx, s, prefix+g.name, append([]string{key}, g.keys...), g.gzip); err != nil {
+				s.log.Debug("hashing the next build's index", "file", prefix+g.name, "err", err)
+			}
+		}
+	})
 }
 
 // fileBytes returns the bytes of an index file of b.
@@ -681,6 +745,11 @@ func (l *layouts) order(index string, members []*meta.Entry) [][]*meta.Entry {
 type hashCache struct {
 	mu sync.Mutex
 	m  map[string][]midstate
+	// guessed has, for some files, the states of the next build's bytes
+	// as guessNext guessed them; the build uses whichever matches more.
+	guessed map[string][]midstate
+	// hashed counts the bytes builds hashed, guesses apart.
+	hashed atomic.Int64
 }
 
 type midstate struct {
@@ -691,46 +760,27 @@ type midstate struct {
 
 const hashCacheMax = 4096
 
-func (c *hashCache) init() { c.m = map[string][]midstate{} }
+func (c *hashCache) init() { c.m, c.guessed = map[string][]midstate{}, map[string][]midstate{} }
 
 // sum returns the SHA-256 state after the file's bytes, and its size.
 func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []string, gzip bool) (hash.Hash, int64, error) {
 	c.mu.Lock()
-	prev := c.m[file]
+	prev, guessed := c.m[file], c.guessed[file]
+	delete(c.guessed, file)
 	c.mu.Unlock()
-
-	chains := make([][sha256.Size]byte, len(keys))
-	var chain [sha256.Size]byte
-	for i, k := range keys {
-		chain = sha256.Sum256(append(chain[:], k...))
-		chains[i] = chain
+	chains := hashChains(keys)
+	k := matched(prev, chains)
+	if kg := matched(guessed, chains); kg > k {
+		prev, k = guessed, kg
 	}
-	k := 0
-	for k < len(prev) && k < len(keys) && prev[k].chain == chains[k] {
-		k++
-	}
-	h := sha256.New()
-	var size int64
-	if k > 0 {
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(prev[k-1].state); err != nil {
-			return nil, 0, err
-		}
-		size = prev[k-1].size
-	}
-	data, err := s.chunkBytes(ctx, keys[k:], gzip)
+	h, size, states, err := hashStates(ctx, s, prev, keys, chains, gzip)
 	if err != nil {
 		return nil, 0, err
 	}
-	states := append(make([]midstate, 0, len(keys)), prev[:k]...)
-	for i := k; i < len(keys); i++ {
-		b := data[keys[i]]
-		h.Write(b)
-		size += int64(len(b))
-		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-		if err != nil {
-			return nil, 0, err
-		}
-		states = append(states, midstate{chain: chains[i], state: st, size: size})
+	if k > 0 {
+		c.hashed.Add(size - prev[k-1].size)
+	} else {
+		c.hashed.Add(size)
 	}
 	c.mu.Lock()
 	if len(c.m) >= hashCacheMax {
@@ -739,4 +789,71 @@ func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []str
 	c.m[file] = states
 	c.mu.Unlock()
 	return h, size, nil
+}
+
+// guess hashes the bytes of keys, which the next build of file is
+// guessed to have, and keeps the states for that build.
+func (c *hashCache) guess(ctx context.Context, s *Service, file string, keys []string, gzip bool) error {
+	_, _, states, err := hashStates(ctx, s, nil, keys, hashChains(keys), gzip)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if len(c.guessed) >= hashCacheMax {
+		clear(c.guessed)
+	}
+	c.guessed[file] = states
+	c.mu.Unlock()
+	return nil
+}
+
+// hashChains names each prefix of keys: a hash chain over them.
+func hashChains(keys []string) [][sha256.Size]byte {
+	chains := make([][sha256.Size]byte, len(keys))
+	var chain [sha256.Size]byte
+	for i, k := range keys {
+		chain = sha256.Sum256(append(chain[:], k...))
+		chains[i] = chain
+	}
+	return chains
+}
+
+// matched counts the leading states of prev that chains still name.
+func matched(prev []midstate, chains [][sha256.Size]byte) int {
+	k := 0
+	for k < len(prev) && k < len(chains) && prev[k].chain == chains[k] {
+		k++
+	}
+	return k
+}
+
+// hashStates hashes the bytes of keys, resuming after the states of prev
+// that still match, and returns the final state, the size, and the state
+// after each chunk.
+func hashStates(ctx context.Context, s *Service, prev []midstate, keys []string, chains [][sha256.Size]byte, gzip bool) (hash.Hash, int64, []midstate, error) {
+	k := matched(prev, chains)
+	h := sha256.New()
+	var size int64
+	if k > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(prev[k-1].state); err != nil {
+			return nil, 0, nil, err
+		}
+		size = prev[k-1].size
+	}
+	data, err := s.chunkBytes(ctx, keys[k:], gzip)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	states := append(make([]midstate, 0, len(keys)), prev[:k]...)
+	for i := k; i < len(keys); i++ {
+		b := data[keys[i]]
+		h.Write(b)
+		size += int64(len(b))
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		states = append(states, midstate{chain: chains[i], state: st, size: size})
+	}
+	return h, size, states, nil
 }

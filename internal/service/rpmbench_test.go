@@ -18,7 +18,7 @@ import (
 )
 
 // rpmBodies builds n small rpms, pkg-00001 to pkg-N.
-func rpmBodies(b *testing.B, n int) [][]byte {
+func rpmBodies(b testing.TB, n int) [][]byte {
 	bodies := make([][]byte, n)
 	for i := range bodies {
 		body, err := os.ReadFile(pkgtest.Build(b, pkgtest.Spec{Name: fmt.Sprintf("pkg-%05d", i+1), Version: "1.0.0"}, "rpm", build.Options{}))
@@ -31,7 +31,7 @@ func rpmBodies(b *testing.B, n int) [][]byte {
 }
 
 // pushAll pushes bodies to server/main in one batch.
-func pushAll(b *testing.B, svc *service.Service, bodies [][]byte) {
+func pushAll(b testing.TB, svc *service.Service, bodies [][]byte) {
 	i := 0
 	next := func() (service.ManyEntry, error) {
 		if i == len(bodies) {

@@ -85,12 +85,15 @@ var rpmKinds = []chunkKind{
 
 func (s *Service) rpmIndex(ctx context.Context, b *build) error {
 	runs := s.layouts.order(fmt.Sprint(b.repo.ID, "/rpm/", b.suite), b.entries)
-	keys, err := s.buildChunks(ctx, b, runs, rpmKinds, decodeRPM)
+	keys, base, err := s.buildChunks(ctx, b, runs, rpmKinds, decodeRPM)
 	if err != nil {
 		return err
 	}
 	n := len(b.entries)
 	heads := [][]byte{rpmmd.PrimaryHeader(n), rpmmd.FilelistsHeader(n), rpmmd.OtherHeader(n)}
+	// The heads count the packages: one more, and each document changes
+	// from its first byte on (see guess).
+	nextHeads := [][]byte{rpmmd.PrimaryHeader(n + 1), rpmmd.FilelistsHeader(n + 1), rpmmd.OtherHeader(n + 1)}
 	feet := [][]byte{rpmmd.PrimaryFooter(), rpmmd.FilelistsFooter(), rpmmd.OtherFooter()}
 	for k, kind := range rpmKinds {
 		head, err := s.fixedChunk(b, heads[k], true)
@@ -111,6 +114,9 @@ func (s *Service) rpmIndex(ctx context.Context, b *build) error {
 		s.sumLater(ctx, b, path+":open", all, false, func(h hash.Hash, size int64) {
 			b.open[i] = openSum{hex.EncodeToString(h.Sum(nil)), size}
 		})
+		next := keys[k][:base]
+		b.guesses = append(b.guesses, guess{name: path, head: nextHeads[k], keys: next, gzip: true},
+			guess{name: path + ":open", head: nextHeads[k], keys: next})
 	}
 	return nil
 }

@@ -93,6 +93,8 @@ type Service struct {
 	hashes     hashCache
 	// sumSlots bounds the index files hashed at once, by all builds.
 	sumSlots chan struct{}
+	// guessing is held while guessNext hashes.
+	guessing chan struct{}
 	layouts  layouts
 	tokens   tokenCache
 }
@@ -107,6 +109,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	s.chunks.init()
 	s.hashes.init()
 	s.sumSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+	s.guessing = make(chan struct{}, 1)
 	s.layouts.init()
 	return s
 }

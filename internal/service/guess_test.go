@@ -1,0 +1,117 @@
+package service_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/packhouse/packhouse/internal/build"
+	"github.com/packhouse/packhouse/internal/pkgtest"
+	"github.com/packhouse/packhouse/internal/service"
+	"github.com/packhouse/packhouse/internal/sign"
+)
+
+// After a build, the next one is guessed to add packages; when it does,
+// it hashes little more than what it added, and the sums it publishes
+// are still those of the bytes served. When it does not, it hashes all
+// it must, and its sums are right too.
+func TestRPMGuessNextBuild(t *testing.T) {
+	svc := newService(t, sign.Ed25519)
+	pushAll(t, svc, rpmBodies(t, 300))
+	checkRepodata(t, svc)
+	svc.WaitBackground()
+
+	// One more package: the guess comes true.
+	before := svc.HashedByBuilds()
+	pushRPM(t, svc, "pkg-00010", "2.0")
+	total := checkRepodata(t, svc)
+	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
+		t.Errorf("one more rpm: builds hashed %d of the %d bytes of the documents; the guess was not used", hashed, total)
+	}
+
+	// Two at once, before the guess of the last build: the sums are still
+	// right, whichever states the build resumed from.
+	svc.WaitBackground()
+	pushRPM(t, svc, "pkg-00011", "2.0")
+	pushRPM(t, svc, "pkg-00012", "2.0")
+	checkRepodata(t, svc)
+	svc.WaitBackground()
+
+	// And again one more, from the guess of a build of two.
+	before = svc.HashedByBuilds()
+	pushRPM(t, svc, "pkg-00013", "2.0")
+	total = checkRepodata(t, svc)
+	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
+		t.Errorf("one more rpm after two: builds hashed %d of %d bytes", hashed, total)
+	}
+}
+
+func pushRPM(t *testing.T, svc *service.Service, name, version string) {
+	t.Helper()
+	path := pkgtest.Build(t, pkgtest.Spec{Name: name, Version: version}, "rpm", build.Options{})
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Push(context.Background(), service.PushRequest{Project: "server", Branch: "main", Filename: filepath.Base(path), Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkRepodata checks that every file repomd.xml names has the size and
+// SHA-256 it gives, compressed and open, and returns their sizes' sum.
+func checkRepodata(t *testing.T, svc *service.Service) int64 {
+	t.Helper()
+	ctx := context.Background()
+	file := func(name string) []byte {
+		c, _, err := svc.RPMFile(ctx, "product", "main", name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var buf bytes.Buffer
+		if err := c.WriteTo(ctx, svc, &buf); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return buf.Bytes()
+	}
+	var md struct {
+		Data []struct {
+			Type         string `xml:"type,attr"`
+			Checksum     string `xml:"checksum"`
+			OpenChecksum string `xml:"open-checksum"`
+			Size         int64  `xml:"size"`
+			OpenSize     int64  `xml:"open-size"`
+			Location     struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"data"`
+	}
+	if err := xml.Unmarshal(file("repodata/repomd.xml"), &md); err != nil || len(md.Data) != 3 {
+		t.Fatalf("repomd.xml: %d files, %v", len(md.Data), err)
+	}
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	var total int64
+	for _, d := range md.Data {
+		gz := file(d.Location.Href)
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatalf("%s: %v", d.Type, err)
+		}
+		open, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Type, err)
+		}
+		if sum(gz) != d.Checksum || int64(len(gz)) != d.Size || sum(open) != d.OpenChecksum || int64(len(open)) != d.OpenSize {
+			t.Fatalf("%s: served %d bytes (%d open) that repomd.xml does not describe", d.Type, len(gz), len(open))
+		}
+		total += int64(len(gz) + len(open))
+	}
+	return total
+}
