@@ -9,7 +9,6 @@ import (
 	"encoding/xml"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/packhouse/packhouse/internal/build"
@@ -18,15 +17,15 @@ import (
 	"github.com/packhouse/packhouse/internal/sign"
 )
 
-// After a build, the next one is guessed to add packages; when it does,
-// it hashes little more than what it added, and the sums it publishes
-// are still those of the bytes served. When it does not, it hashes all
-// it must, and its sums are right too.
+// After a build, the next one is guessed to add a package, and the guess
+// is hashed when a push to the branch starts; when it comes true, the
+// build hashes little more than what it added, and the sums it publishes
+// are still those of the bytes served. When it does not, the build hashes
+// all it must, and its sums are right too.
 func TestRPMGuessNextBuild(t *testing.T) {
 	svc := newService(t, sign.Ed25519)
 	pushAll(t, svc, rpmBodies(t, 300))
 	checkRepodata(t, svc)
-	svc.WaitBackground()
 
 	// One more package: the guess comes true.
 	before := svc.HashedByBuilds()
@@ -36,13 +35,10 @@ func TestRPMGuessNextBuild(t *testing.T) {
 		t.Errorf("one more rpm: builds hashed %d of the %d bytes of the documents; the guess was not used", hashed, total)
 	}
 
-	// Two at once, before the guess of the last build: the sums are still
-	// right, whichever states the build resumed from.
-	svc.WaitBackground()
-	pushRPM(t, svc, "pkg-00011", "2.0")
-	pushRPM(t, svc, "pkg-00012", "2.0")
+	// Two before a build: the sums are still right, whichever states the
+	// build resumed from.
+	pushAll(t, svc, [][]byte{rpmBody(t, "pkg-00011", "2.0"), rpmBody(t, "pkg-00012", "2.0")})
 	checkRepodata(t, svc)
-	svc.WaitBackground()
 
 	// And again one more, from the guess of a build of two.
 	before = svc.HashedByBuilds()
@@ -53,14 +49,28 @@ func TestRPMGuessNextBuild(t *testing.T) {
 	}
 }
 
-func pushRPM(t *testing.T, svc *service.Service, name, version string) {
+func rpmBody(t *testing.T, name, version string) []byte {
 	t.Helper()
-	path := pkgtest.Build(t, pkgtest.Spec{Name: name, Version: version}, "rpm", build.Options{})
-	body, err := os.ReadFile(path)
+	body, err := os.ReadFile(pkgtest.Build(t, pkgtest.Spec{Name: name, Version: version}, "rpm", build.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Push(context.Background(), service.PushRequest{Project: "server", Branch: "main", Filename: filepath.Base(path), Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+	return body
+}
+
+// pushRPM pushes one rpm as the push command does: it asks about it
+// first, which starts hashing the guesses (waited for here), then sends
+// it.
+func pushRPM(t *testing.T, svc *service.Service, name, version string) {
+	t.Helper()
+	ctx := context.Background()
+	body := rpmBody(t, name, version)
+	sum := sha256.Sum256(body)
+	if _, err := svc.PushCheck(ctx, "server", "main", []string{hex.EncodeToString(sum[:])}, false); err != nil {
+		t.Fatal(err)
+	}
+	svc.WaitBackground()
+	if _, err := svc.Push(ctx, service.PushRequest{Project: "server", Branch: "main", Filename: name + ".rpm", Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
 		t.Fatal(err)
 	}
 }

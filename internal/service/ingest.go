@@ -237,7 +237,11 @@ func (s *Service) target(ctx context.Context, project, branch string) (meta.Proj
 	if err := ValidBranch(branch); err != nil {
 		return meta.Project{}, err
 	}
-	return s.meta.Project(ctx, project)
+	p, err := s.meta.Project(ctx, project)
+	if err == nil {
+		s.guessFor(branch)
+	}
+	return p, err
 }
 
 func linkResult(r meta.LinkResult) (PushResult, error) {

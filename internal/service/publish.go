@@ -257,7 +257,7 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 	if err := s.meta.Publish(ctx, pub, b.files, storedChunks(b.chunks), s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
-	s.guessNext(b)
+	s.guessed.put(b)
 	s.log.Info("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries),
 		"chunks_made", len(b.chunks), "seconds", time.Since(start).Seconds())
 	return pub, nil
@@ -547,12 +547,12 @@ func (s *Service) memFixed(key string, raw []byte, compress bool) ([]byte, []byt
 }
 
 // A guess is an index file as the next build of its view will make it if
-// that build adds packages and changes nothing else: a new first chunk
+// that build adds one package and changes nothing else: a new first chunk
 // (an rpm-md document's head counts the packages), then the chunks of the
 // layout's base, whose packages stay. A new head means hashing the whole
-// document again, 3 MB at 2,000 rpms; hashed after this build, off any
-// client's path, the guess lets the next build, when it comes true, hash
-// only its tail.
+// document again, 3 MB at 2,000 rpms; hashed while the push that changes
+// the view is being received (guessFor), the guess lets its build, when
+// it comes true, hash only its tail.
 type guess struct {
 	name string // as sumLater names the file
 	head []byte // the text of the first chunk
@@ -560,15 +560,50 @@ type guess struct {
 	gzip bool
 }
 
-// guessNext hashes b's guesses in the background. One view's guesses are
-// hashed at a time, server-wide: in a burst of pushes, most guesses would
-// not come true before the next build made its own.
-func (s *Service) guessNext(b *build) {
+// guessBook keeps each view's latest guesses until a push to its branch
+// starts: hashed then, they are ready when the push's build begins, and
+// they do not take a core from the clients fetching the build just made.
+type guessBook struct {
+	mu      sync.Mutex
+	bySuite map[string]map[string][]guess // suite → view (hash cache prefix) → guesses
+}
+
+const guessBookMax = 4096
+
+func (g *guessBook) put(b *build) {
 	if len(b.guesses) == 0 {
 		return
 	}
-	prefix := fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/")
-	guesses := b.guesses
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.bySuite == nil || len(g.bySuite) >= guessBookMax {
+		g.bySuite = map[string]map[string][]guess{}
+	}
+	views := g.bySuite[b.suite]
+	if views == nil {
+		views = map[string][]guess{}
+		g.bySuite[b.suite] = views
+	}
+	views[fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/")] = b.guesses
+}
+
+func (g *guessBook) take(suite string) map[string][]guess {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	views := g.bySuite[suite]
+	delete(g.bySuite, suite)
+	return views
+}
+
+// guessFor hashes, in the background, the guesses of the views of a
+// branch a push starts on. One push's guesses are hashed at a time,
+// server-wide; those of a push that finds another's being hashed are
+// dropped (the builds hash all they need themselves).
+func (s *Service) guessFor(branch string) {
+	views := s.guessed.take(branch)
+	if len(views) == 0 {
+		return
+	}
 	s.warm.spawn(func(ctx context.Context) {
 		select {
 		case s.guessing <- struct{}{}:
@@ -576,13 +611,15 @@ func (s *Service) guessNext(b *build) {
 		default:
 			return
 		}
-		for _, g := range guesses {
-			key := fixedKey(g.head, true)
-			if _, _, err := s.memFixed(key, g.head, true); err != nil {
-				return
-			}
-			if err := s.hashes.guess(ctx, s, prefix+g.name, append([]string{key}, g.keys...), g.gzip); err != nil {
-				s.log.Debug("hashing the next build's index", "file", prefix+g.name, "err", err)
+		for prefix, guesses := range views {
+			for _, g := range guesses {
+				key := fixedKey(g.head, true)
+				if _, _, err := s.memFixed(key, g.head, true); err != nil {
+					return
+				}
+				if err := s.hashes.guess(ctx, s, prefix+g.name, append([]string{key}, g.keys...), g.gzip); err != nil {
+					s.log.Debug("hashing the next build's index", "file", prefix+g.name, "err", err)
+				}
 			}
 		}
 	})

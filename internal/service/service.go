@@ -93,7 +93,9 @@ type Service struct {
 	hashes     hashCache
 	// sumSlots bounds the index files hashed at once, by all builds.
 	sumSlots chan struct{}
-	// guessing is held while guessNext hashes.
+	// guessed has the views' guesses; guessing is held while they are
+	// hashed.
+	guessed  guessBook
 	guessing chan struct{}
 	layouts  layouts
 	tokens   tokenCache
