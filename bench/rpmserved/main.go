@@ -6,11 +6,18 @@
 // the server's own work, and checks more than they did.
 //
 //	rpmserved -key KEY.asc [-contains TEXT] BASEURL
+//	rpmserved -key KEY.asc -each BASEURL
 //
-// With -contains, the uncompressed primary.xml must contain TEXT.
+// With -contains, the uncompressed primary.xml must contain TEXT. With
+// -each, it reads lines from its input and, for each, fetches and checks
+// the metadata (the line, if not empty, is what primary.xml must
+// contain), then prints "ok" or why not: a client already running, whose
+// own start is not part of what is timed. Each round opens new
+// connections, as a new dnf process would.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -42,27 +49,50 @@ type repomd struct {
 func main() {
 	keyFile := flag.String("key", "", "armored OpenPGP public key that signs repomd.xml")
 	contains := flag.String("contains", "", "text primary.xml must contain")
+	each := flag.Bool("each", false, "fetch and check once per line of input")
 	flag.Parse()
 	if *keyFile == "" || flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: rpmserved -key KEY.asc [-contains TEXT] BASEURL")
+		fmt.Fprintln(os.Stderr, "usage: rpmserved -key KEY.asc [-contains TEXT | -each] BASEURL")
 		os.Exit(2)
 	}
-	if err := run(*keyFile, strings.TrimSuffix(flag.Arg(0), "/"), *contains); err != nil {
+	ring, err := readKey(*keyFile)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "rpmserved:", err)
 		os.Exit(1)
 	}
+	base := strings.TrimSuffix(flag.Arg(0), "/")
+	if !*each {
+		if err := check(ring, base, *contains); err != nil {
+			fmt.Fprintln(os.Stderr, "rpmserved:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if err := check(ring, base, in.Text()); err != nil {
+			fmt.Println("error:", err)
+		} else {
+			fmt.Println("ok")
+		}
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	}
 }
 
-func run(keyFile, base, contains string) error {
+func readKey(keyFile string) (openpgp.EntityList, error) {
 	key, err := os.Open(keyFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer key.Close()
 	ring, err := openpgp.ReadArmoredKeyRing(key)
 	if err != nil {
-		return fmt.Errorf("%s: %w", keyFile, err)
+		return nil, fmt.Errorf("%s: %w", keyFile, err)
 	}
+	return ring, nil
+}
+
+func check(ring openpgp.EntityList, base, contains string) error {
 	md, err := get(base + "/repodata/repomd.xml")
 	if err != nil {
 		return err
