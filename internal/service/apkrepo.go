@@ -144,13 +144,7 @@ func (s *Service) CheckView(ctx context.Context, repoName, suite string) error {
 }
 
 func (s *Service) viewSources(ctx context.Context, repoName, suite string) ([]meta.Source, error) {
-	if err := ValidName("repository", repoName); err != nil {
-		return nil, err
-	}
-	if err := ValidBranch(suite); err != nil {
-		return nil, err
-	}
-	repo, err := s.meta.Repository(ctx, repoName)
+	repo, err := s.viewRepository(ctx, repoName, suite)
 	if err != nil {
 		return nil, err
 	}

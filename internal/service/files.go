@@ -104,13 +104,7 @@ func (s *Service) AptFile(ctx context.Context, repoName, suite, file string) (Co
 // for a grace period, so that a client that read an older InRelease or
 // repomd.xml still finds what it names.
 func (s *Service) hashedIndexFile(ctx context.Context, repoName, format, suite, dir, sha256 string) (Content, error) {
-	if err := ValidName("repository", repoName); err != nil {
-		return Content{}, err
-	}
-	if err := ValidBranch(suite); err != nil {
-		return Content{}, err
-	}
-	repo, err := s.meta.Repository(ctx, repoName)
+	repo, err := s.viewRepository(ctx, repoName, suite)
 	if err != nil {
 		return Content{}, err
 	}

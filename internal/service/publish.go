@@ -86,13 +86,7 @@ type Published struct {
 // signatures are close to expiring. Index builds of one view are
 // serialised; a build changes only the chunks whose packages changed.
 func (s *Service) current(ctx context.Context, pb *publisher, repoName, suite string) (Published, error) {
-	if err := ValidName("repository", repoName); err != nil {
-		return Published{}, err
-	}
-	if err := ValidBranch(suite); err != nil {
-		return Published{}, err
-	}
-	repo, err := s.meta.Repository(ctx, repoName)
+	repo, err := s.viewRepository(ctx, repoName, suite)
 	if err != nil {
 		return Published{}, err
 	}
@@ -130,6 +124,17 @@ func (s *Service) current(ctx context.Context, pb *publisher, repoName, suite st
 		pub, err = s.meta.Publication(ctx, repo.ID, pb.format, suite)
 	}
 	return Published{repo, pub}, err
+}
+
+// viewRepository checks a view's names and returns its repository.
+func (s *Service) viewRepository(ctx context.Context, repoName, suite string) (meta.Repository, error) {
+	if err := ValidName("repository", repoName); err != nil {
+		return meta.Repository{}, err
+	}
+	if err := ValidBranch(suite); err != nil {
+		return meta.Repository{}, err
+	}
+	return s.meta.Repository(ctx, repoName)
 }
 
 // hasBranch reports whether a view exists: the branch is some project's
