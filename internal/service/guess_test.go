@@ -47,6 +47,15 @@ func TestRPMGuessNextBuild(t *testing.T) {
 	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
 		t.Errorf("one more rpm after two: builds hashed %d of %d bytes", hashed, total)
 	}
+
+	// A build that starts while its guess is being hashed waits for it
+	// rather than hash the same bytes beside it.
+	before = svc.HashedByBuilds()
+	sendRPM(t, svc, "pkg-00014", "2.0", false)
+	total = checkRepodata(t, svc)
+	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
+		t.Errorf("one more rpm at once: builds hashed %d of %d bytes", hashed, total)
+	}
 }
 
 func rpmBody(t *testing.T, name, version string) []byte {
@@ -59,9 +68,15 @@ func rpmBody(t *testing.T, name, version string) []byte {
 }
 
 // pushRPM pushes one rpm as the push command does: it asks about it
-// first, which starts hashing the guesses (waited for here), then sends
-// it.
+// first, which starts hashing the guesses, then sends it.
 func pushRPM(t *testing.T, svc *service.Service, name, version string) {
+	t.Helper()
+	sendRPM(t, svc, name, version, true)
+}
+
+// sendRPM is pushRPM, waiting or not for the guesses to be hashed before
+// sending the rpm.
+func sendRPM(t *testing.T, svc *service.Service, name, version string, wait bool) {
 	t.Helper()
 	ctx := context.Background()
 	body := rpmBody(t, name, version)
@@ -69,7 +84,9 @@ func pushRPM(t *testing.T, svc *service.Service, name, version string) {
 	if _, err := svc.PushCheck(ctx, "server", "main", []string{hex.EncodeToString(sum[:])}, false); err != nil {
 		t.Fatal(err)
 	}
-	svc.WaitBackground()
+	if wait {
+		svc.WaitBackground()
+	}
 	if _, err := svc.Push(ctx, service.PushRequest{Project: "server", Branch: "main", Filename: name + ".rpm", Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
 		t.Fatal(err)
 	}

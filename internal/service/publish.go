@@ -601,33 +601,59 @@ func (g *guessBook) take(suite string) map[string][]guess {
 }
 
 // guessFor hashes, in the background, the guesses of the views of a
-// branch a push starts on. One push's guesses are hashed at a time,
-// server-wide; those of a push that finds another's being hashed are
-// dropped (the builds hash all they need themselves).
+// branch a push starts on, each file on its own goroutine as a build
+// hashes them. A build that needs a file being guessed waits for the
+// guess rather than hash the same bytes beside it. One push's guesses are
+// hashed at a time, server-wide; those of a push that finds another's
+// being hashed are dropped (the builds hash all they need themselves).
 func (s *Service) guessFor(branch string) {
 	views := s.guessed.take(branch)
 	if len(views) == 0 {
 		return
 	}
-	s.warm.spawn(func(ctx context.Context) {
-		select {
-		case s.guessing <- struct{}{}:
-			defer func() { <-s.guessing }()
-		default:
-			return
+	select {
+	case s.guessing <- struct{}{}:
+	default:
+		return
+	}
+	type job struct {
+		file   string
+		g      guess
+		finish func()
+	}
+	var jobs []job
+	for prefix, guesses := range views {
+		for _, g := range guesses {
+			file := prefix + g.name
+			jobs = append(jobs, job{file, g, s.hashes.guessing(file)})
 		}
-		for prefix, guesses := range views {
-			for _, g := range guesses {
-				key := fixedKey(g.head, true)
-				if _, _, err := s.memFixed(key, g.head, true); err != nil {
-					return
+	}
+	started := s.warm.spawn(func(ctx context.Context) {
+		defer func() { <-s.guessing }()
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			wg.Go(func() {
+				defer j.finish()
+				s.sumSlots <- struct{}{}
+				defer func() { <-s.sumSlots }()
+				key := fixedKey(j.g.head, true)
+				_, _, err := s.memFixed(key, j.g.head, true)
+				if err == nil {
+					err = s.hashes.guess(ctx, s, j.file, append([]string{key}, j.g.keys...), j.g.gzip)
 				}
-				if err := s.hashes.guess(ctx, s, prefix+g.name, append([]string{key}, g.keys...), g.gzip); err != nil {
-					s.log.Debug("hashing the next build's index", "file", prefix+g.name, "err", err)
+				if err != nil {
+					s.log.Debug("hashing the next build's index", "file", j.file, "err", err)
 				}
-			}
+			})
 		}
+		wg.Wait()
 	})
+	if !started {
+		for _, j := range jobs {
+			j.finish()
+		}
+		<-s.guessing
+	}
 }
 
 // fileBytes returns the bytes of an index file of b.
@@ -713,9 +739,14 @@ func (s *Service) sumLater(ctx context.Context, b *build, name string, keys []st
 	b.sumsWG.Add(1)
 	go func() {
 		defer b.sumsWG.Done()
+		file := fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", name)
+		// Before taking a slot: the guess may need one.
+		if j.err = s.hashes.awaitGuess(ctx, file); j.err != nil {
+			return
+		}
 		s.sumSlots <- struct{}{}
 		defer func() { <-s.sumSlots }()
-		j.h, j.size, j.err = s.hashes.sum(ctx, s, fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", name), keys, gzip)
+		j.h, j.size, j.err = s.hashes.sum(ctx, s, file, keys, gzip)
 	}()
 }
 
@@ -790,6 +821,9 @@ type hashCache struct {
 	// guessed has, for some files, the states of the next build's bytes
 	// as guessNext guessed them; the build uses whichever matches more.
 	guessed map[string][]midstate
+	// pending has the files whose guess is being hashed, each with a
+	// channel closed when it is done.
+	pending map[string]chan struct{}
 	// hashed counts the bytes builds hashed, guesses apart.
 	hashed atomic.Int64
 }
@@ -802,7 +836,42 @@ type midstate struct {
 
 const hashCacheMax = 4096
 
-func (c *hashCache) init() { c.m, c.guessed = map[string][]midstate{}, map[string][]midstate{} }
+func (c *hashCache) init() {
+	c.m, c.guessed, c.pending = map[string][]midstate{}, map[string][]midstate{}, map[string]chan struct{}{}
+}
+
+// guessing records that file's guess is being hashed; finish says it is
+// done.
+func (c *hashCache) guessing(file string) (finish func()) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.pending[file] = done
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		if c.pending[file] == done {
+			delete(c.pending, file)
+		}
+		c.mu.Unlock()
+		close(done)
+	}
+}
+
+// awaitGuess waits until no guess of file is being hashed.
+func (c *hashCache) awaitGuess(ctx context.Context, file string) error {
+	c.mu.Lock()
+	done := c.pending[file]
+	c.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // sum returns the SHA-256 state after the file's bytes, and its size.
 func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []string, gzip bool) (hash.Hash, int64, error) {

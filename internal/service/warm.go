@@ -103,19 +103,21 @@ func (w *warmer) publish(ctx context.Context, pb *publisher, repo, branch string
 	}
 }
 
-// spawn runs f in the background; close waits for it. A build is not
-// cut short: it is bounded work, and its result is kept.
-func (w *warmer) spawn(f func(ctx context.Context)) {
+// spawn runs f in the background, and says whether it does: not after
+// close, which waits for it. A build is not cut short: it is bounded
+// work, and its result is kept.
+func (w *warmer) spawn(f func(ctx context.Context)) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
-		return
+		return false
 	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		f(context.Background())
 	}()
+	return true
 }
 
 // close starts no more builds and waits for those started.
