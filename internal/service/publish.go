@@ -533,7 +533,7 @@ func fixedKey(raw []byte, compress bool) string {
 // memFixed puts a fixed chunk in memory, compressed if asked, and returns
 // its bytes. The head of an rpm-md document changes with every package
 // count, and its foot never: both are usually in memory already,
-// compressed (guessNext puts the next head there).
+// compressed (guessFor puts the next head there).
 func (s *Service) memFixed(key string, raw []byte, compress bool) ([]byte, []byte, error) {
 	if raw == nil {
 		raw = []byte{} // not nil: the cache takes nil for "not loaded"
@@ -570,7 +570,7 @@ type guess struct {
 // they do not take a core from the clients fetching the build just made.
 type guessBook struct {
 	mu      sync.Mutex
-	bySuite map[string]map[string][]guess // suite → view (hash cache prefix) → guesses
+	bySuite map[string]map[string][]guess // suite → b.fileName("") → guesses
 }
 
 const guessBookMax = 4096
@@ -589,7 +589,7 @@ func (g *guessBook) put(b *build) {
 		views = map[string][]guess{}
 		g.bySuite[b.suite] = views
 	}
-	views[fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/")] = b.guesses
+	views[b.fileName("")] = b.guesses
 }
 
 func (g *guessBook) take(suite string) map[string][]guess {
@@ -739,7 +739,7 @@ func (s *Service) sumLater(ctx context.Context, b *build, name string, keys []st
 	b.sumsWG.Add(1)
 	go func() {
 		defer b.sumsWG.Done()
-		file := fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", name)
+		file := b.fileName(name)
 		// Before taking a slot: the guess may need one.
 		if j.err = s.hashes.awaitGuess(ctx, file); j.err != nil {
 			return
@@ -748,6 +748,12 @@ func (s *Service) sumLater(ctx context.Context, b *build, name string, keys []st
 		defer func() { <-s.sumSlots }()
 		j.h, j.size, j.err = s.hashes.sum(ctx, s, file, keys, gzip)
 	}()
+}
+
+// fileName names an index file of b in the hash cache: the same path in
+// another view or written another way is another file.
+func (b *build) fileName(path string) string {
+	return fmt.Sprint(b.repo.ID, "/", b.version, "/", b.suite, "/", path)
 }
 
 // waitSums waits for the build's checksums and fills them in.
@@ -819,7 +825,7 @@ type hashCache struct {
 	mu sync.Mutex
 	m  map[string][]midstate
 	// guessed has, for some files, the states of the next build's bytes
-	// as guessNext guessed them; the build uses whichever matches more.
+	// as guessFor guessed them; the build uses whichever matches more.
 	guessed map[string][]midstate
 	// pending has the files whose guess is being hashed, each with a
 	// channel closed when it is done.
