@@ -464,3 +464,46 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A push looks up its files in one walk of the cache file, decoding no
+// other record; the records of later frames win, and what it did not look
+// for is still found.
+func TestCacheLooksUpWithoutDecoding(t *testing.T) {
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "hashes")
+	a, b := filepath.Join(dir, "a.deb"), filepath.Join(dir, "b.deb")
+	writeOld(t, a, []byte("a"))
+	writeOld(t, b, []byte("b"))
+	c, _ := LoadCache(cachePath)
+	c.loaded = syntheticRecords(1000)
+	c.dirty = true
+	hashOne(t, a, c)
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	writeOld(t, a, []byte("a changed")) // its entry no longer matches
+	c, _ = LoadCache(cachePath)
+	hashOne(t, a, c) // stored again, in a frame
+	hashOne(t, b, c)
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := LoadCache(cachePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := HashFiles(t.Context(), []string{a, b}, 1, c, nil)
+	if !got[0].Cached || !got[1].Cached || got[0].SHA256 != sha256.Sum256([]byte("a changed")) {
+		t.Fatalf("cached %v %v, a's hash %x", got[0].Cached, got[1].Cached, got[0].SHA256)
+	}
+	if c.parsed {
+		t.Error("the lookup of two files decoded the whole cache")
+	}
+	if n := c.Len(); n != 1002 {
+		t.Errorf("%d entries, want 1002", n)
+	}
+	if _, ok := c.findLocked(syntheticRecords(1)[0].path); !ok {
+		t.Error("an entry not looked up first is not found")
+	}
+}

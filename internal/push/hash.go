@@ -41,6 +41,15 @@ func HashFiles(ctx context.Context, paths []string, workers int, cache *Cache, p
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(paths))
+	if cache != nil {
+		abs := make([]string, 0, len(paths))
+		for _, p := range paths {
+			if a, err := filepath.Abs(p); err == nil {
+				abs = append(abs, a)
+			}
+		}
+		cache.prepare(abs)
+	}
 	out := make([]FileHash, len(paths))
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
