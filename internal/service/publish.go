@@ -601,10 +601,10 @@ func (g *guessBook) take(suite string) map[string][]guess {
 }
 
 // guessFor hashes, in the background, the guesses of the views of a
-// branch a push starts on, each file on its own goroutine as a build
-// hashes them. A build that needs a file being guessed waits for the
-// guess rather than hash the same bytes beside it. One push's guesses are
-// hashed at a time, server-wide; those of a push that finds another's
+// branch a push starts on, on every core but one, which is left to the
+// push being received. A build that needs a file being guessed waits for
+// the guess rather than hash the same bytes beside it. One push's guesses
+// are hashed at a time, server-wide; those of a push that finds another's
 // being hashed are dropped (the builds hash all they need themselves).
 func (s *Service) guessFor(branch string) {
 	views := s.guessed.take(branch)
@@ -634,8 +634,8 @@ func (s *Service) guessFor(branch string) {
 		for _, j := range jobs {
 			wg.Go(func() {
 				defer j.finish()
-				s.sumSlots <- struct{}{}
-				defer func() { <-s.sumSlots }()
+				s.guessSlots <- struct{}{}
+				defer func() { <-s.guessSlots }()
 				key := fixedKey(j.g.head, true)
 				_, _, err := s.memFixed(key, j.g.head, true)
 				if err == nil {

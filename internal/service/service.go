@@ -94,11 +94,12 @@ type Service struct {
 	// sumSlots bounds the index files hashed at once, by all builds.
 	sumSlots chan struct{}
 	// guessed has the views' guesses; guessing is held while they are
-	// hashed.
-	guessed  guessBook
-	guessing chan struct{}
-	layouts  layouts
-	tokens   tokenCache
+	// hashed, guessSlots by each file being hashed.
+	guessed    guessBook
+	guessing   chan struct{}
+	guessSlots chan struct{}
+	layouts    layouts
+	tokens     tokenCache
 }
 
 // New returns a Service. Close stops its background work.
@@ -112,6 +113,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	s.hashes.init()
 	s.sumSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 	s.guessing = make(chan struct{}, 1)
+	s.guessSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	s.layouts.init()
 	return s
 }
