@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/packhouse/packhouse/internal/lazyre"
 	"github.com/packhouse/packhouse/internal/spec"
 )
 
@@ -152,9 +152,12 @@ func splitDebVersion(v string) (epoch, upstream, revision string) {
 }
 
 var (
-	apkSuffixRE  = regexp.MustCompile(`^(alpha|beta|pre|rc|p)[0-9]*$`)
-	apkVersionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?$`)
-	leadDigits   = regexp.MustCompile(`^[0-9]+`)
+	apkSuffixRE  = lazyre.New(`^(alpha|beta|pre|rc|p)[0-9]*$`)
+	apkVersionRE = lazyre.New(`^[0-9]+(\.[0-9]+)*[a-z]?$`)
+	leadDigits   = lazyre.New(`^[0-9]+`)
+	// pacman's pkgrel, and a tilde before a letter in a Debian version.
+	archPkgrelRE  = lazyre.New(`^[0-9]+(\.[0-9]+)?$`)
+	tildeLetterRE = lazyre.New(`~([A-Za-z])`)
 )
 
 func (m *mapper) version(p *spec.Package) error {
@@ -172,7 +175,7 @@ func (m *mapper) version(p *spec.Package) error {
 		p.Epoch = epoch
 		v := strings.NewReplacer("-", "_", ":", "_").Replace(up)
 		// pacman sorts 1.0rc1 before 1.0, as dpkg sorts 1.0~rc1.
-		v = regexp.MustCompile(`~([A-Za-z])`).ReplaceAllString(v, "$1")
+		v = tildeLetterRE.ReplaceAllString(v, "$1")
 		if strings.Contains(v, "~") {
 			v = strings.ReplaceAll(v, "~", ".")
 			m.notes.add("version %s became %s: pacman has no '~', and this one may sort differently", up, v)
@@ -222,7 +225,7 @@ func archRelease(rev string, notes *Notes) string {
 	if rev == "" {
 		return "1"
 	}
-	if regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`).MatchString(rev) {
+	if archPkgrelRE.MatchString(rev) {
 		return rev
 	}
 	r := leadDigits.FindString(rev)
@@ -254,7 +257,7 @@ func apkVersion(up string) (string, error) {
 // relation is one alternative of a Debian relationship field.
 type relation struct{ name, op, version string }
 
-var relationRE = regexp.MustCompile(`^([a-zA-Z0-9][a-zA-Z0-9+.-]*)(:[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(\[[^]]*\])?\s*$`)
+var relationRE = lazyre.New(`^([a-zA-Z0-9][a-zA-Z0-9+.-]*)(:[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(\[[^]]*\])?\s*$`)
 
 // relations converts a Debian relationship field (comma-separated, with
 // | alternatives) into the format's dependency strings.

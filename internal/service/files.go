@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/blob"
 	"github.com/packhouse/packhouse/internal/index/apt"
+	"github.com/packhouse/packhouse/internal/lazyre"
 	"github.com/packhouse/packhouse/internal/meta"
 )
 
@@ -51,8 +51,8 @@ func (c Content) WriteTo(ctx context.Context, s *Service, w io.Writer) error {
 }
 
 var (
-	byHashRE  = regexp.MustCompile(`^main/binary-([a-z0-9][a-z0-9-]*)/by-hash/SHA256/([0-9a-f]{64})$`)
-	packageRE = regexp.MustCompile(`^main/binary-([a-z0-9][a-z0-9-]*)/Packages(\.gz)?$`)
+	byHashRE  = lazyre.New(`^main/binary-([a-z0-9][a-z0-9-]*)/by-hash/SHA256/([0-9a-f]{64})$`)
+	packageRE = lazyre.New(`^main/binary-([a-z0-9][a-z0-9-]*)/Packages(\.gz)?$`)
 )
 
 // SplitDist splits the path below dists/ into suite and file. Branch names

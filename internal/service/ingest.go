@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/lazyre"
 
 	"github.com/packhouse/packhouse/internal/deb/control"
 	"github.com/packhouse/packhouse/internal/index/apt"
@@ -177,7 +177,7 @@ func validVersion(v string) error {
 // Lengths are checked apart: a bounded repetition such as {0,127}
 // compiles to one instruction per repetition, which every start of the
 // program paid for (a few ms of a CLI command).
-var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$`)
+var versionRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$`)
 
 // baseName is the name a package is kept under: the last element of the
 // name it was pushed as, or one made from its metadata.

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/packhouse/packhouse/internal/index/rpmmd"
+	"github.com/packhouse/packhouse/internal/lazyre"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/rpm"
 )
@@ -154,7 +154,7 @@ func rpmDataLocation(sha256, kind string) string {
 	return "repodata/" + sha256 + "-" + kind + ".xml.gz"
 }
 
-var rpmDataRE = regexp.MustCompile(`^repodata/([0-9a-f]{64})-(primary|filelists|other)\.xml\.gz$`)
+var rpmDataRE = lazyre.New(`^repodata/([0-9a-f]{64})-(primary|filelists|other)\.xml\.gz$`)
 
 // RPMFile returns a file of a dnf repository view: repodata/repomd.xml,
 // its signature, a metadata file, or (as a package) an rpm under

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/packhouse/packhouse/internal/blob"
+	"github.com/packhouse/packhouse/internal/lazyre"
 	"github.com/packhouse/packhouse/internal/meta"
 	"github.com/packhouse/packhouse/internal/sign"
 )
@@ -136,7 +136,7 @@ func (s *Service) Blobs() blob.Store { return s.blobs }
 // Config is the configuration the service runs with, defaults applied.
 func (s *Service) Config() Config { return s.cfg }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`) // and at most 64 (see versionRE)
+var nameRE = lazyre.New(`^[a-z0-9][a-z0-9._-]*$`) // and at most 64 (see versionRE)
 
 // ValidName checks a project or repository name: lower case letters,
 // digits, '.', '_' and '-', starting with a letter or digit, at most 64.
@@ -236,7 +236,7 @@ func (s *Service) AddToRepository(ctx context.Context, repo, project string, cre
 	return s.meta.AddRepositoryProject(ctx, repo, project)
 }
 
-var archRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+var archRE = lazyre.New(`^[a-z0-9][a-z0-9-]*$`)
 
 // validArch checks an architecture name: 1 to 32 of a-z, 0-9 and '-',
 // starting with a letter or digit.

@@ -7,25 +7,26 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/packhouse/packhouse/internal/lazyre"
 )
 
 // maxScriptSize bounds a maintainer script, which is read whole.
 const maxScriptSize = 1 << 20
 
 var nameRules = map[string]struct {
-	re   *regexp.Regexp
+	re   *lazyre.Regexp
 	rule string
 }{
-	FormatDeb:       {regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`), "lower-case letters, digits and + - . (at least two characters, starting with a letter or digit)"},
-	FormatRPM:       {regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
-	FormatAPK:       {regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
-	FormatArchLinux: {regexp.MustCompile(`^[a-z0-9@_+][a-z0-9@._+-]*$`), "lower-case letters, digits and @ . _ + - (not starting with - or .)"},
-	FormatArchive:   {regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
+	FormatDeb:       {lazyre.New(`^[a-z0-9][a-z0-9+.-]+$`), "lower-case letters, digits and + - . (at least two characters, starting with a letter or digit)"},
+	FormatRPM:       {lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
+	FormatAPK:       {lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
+	FormatArchLinux: {lazyre.New(`^[a-z0-9@_+][a-z0-9@._+-]*$`), "lower-case letters, digits and @ . _ + - (not starting with - or .)"},
+	FormatArchive:   {lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9._+-]*$`), "letters, digits and . _ + -"},
 }
 
 var compressions = map[string][]string{
@@ -466,7 +467,7 @@ func (s *Spec) resolveKeyFile(sc scalar, key string, p *Package) error {
 	return nil
 }
 
-var debFieldRE = regexp.MustCompile(`^[!-9;-~][!-9;-~]*$`)
+var debFieldRE = lazyre.New(`^[!-9;-~][!-9;-~]*$`)
 
 // parseCompression reads "algo" or "algo:level".
 func parseCompression(v string, allowed []string) (string, int, error) {

@@ -2,13 +2,14 @@ package spec
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/packhouse/packhouse/internal/lazyre"
 )
 
 // semverRE is lenient like nfpm's: an optional "v", one to three numeric
 // parts, then optional -prerelease and +metadata.
-var semverRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?(?:\.(0|[1-9][0-9]*))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)
+var semverRE = lazyre.New(`^v?(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?(?:\.(0|[1-9][0-9]*))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)
 
 // parseSemver splits a semantic version into its numeric core ("1.2.0"
 // for "v1.2"), prerelease and metadata. ok is false when v is not one.
@@ -27,17 +28,17 @@ func parseSemver(v string) (core, pre, meta string, ok bool) {
 }
 
 var (
-	debUpstreamRE = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~-]*$`)
-	debRevisionRE = regexp.MustCompile(`^[A-Za-z0-9+.~]+$`)
-	digitsRE      = regexp.MustCompile(`^[0-9]+$`)
+	debUpstreamRE = lazyre.New(`^[0-9][A-Za-z0-9.+~-]*$`)
+	debRevisionRE = lazyre.New(`^[A-Za-z0-9+.~]+$`)
+	digitsRE      = lazyre.New(`^[0-9]+$`)
 	// apk-tools' grammar: numbers, an optional letter, suffixes, an
 	// optional ~hash.
-	apkVersionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?$`)
-	apkSuffixRE  = regexp.MustCompile(`^(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*$`)
-	archPkgverRE = regexp.MustCompile(`^[A-Za-z0-9._+]+$`)
-	archPkgrelRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
-	archPreRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._+]*$`)
-	rpmPartRE    = regexp.MustCompile(`^[A-Za-z0-9._+~^]+$`)
+	apkVersionRE = lazyre.New(`^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*(~[0-9a-f]+)?$`)
+	apkSuffixRE  = lazyre.New(`^(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*$`)
+	archPkgverRE = lazyre.New(`^[A-Za-z0-9._+]+$`)
+	archPkgrelRE = lazyre.New(`^[0-9]+(\.[0-9]+)?$`)
+	archPreRE    = lazyre.New(`^[A-Za-z][A-Za-z0-9._+]*$`)
+	rpmPartRE    = lazyre.New(`^[A-Za-z0-9._+~^]+$`)
 )
 
 // VersionError says which part of a version a format cannot hold.
@@ -180,7 +181,7 @@ func FullVersion(format string, p *Package) (string, error) {
 
 // partWithBadChars guesses which of version, prerelease and metadata holds
 // the character the format rejects, so that the error names the right key.
-func partWithBadChars(p *Package, re *regexp.Regexp) string {
+func partWithBadChars(p *Package, re *lazyre.Regexp) string {
 	ok := func(s string) bool { return s == "" || re.MatchString("0"+s) }
 	switch {
 	case !ok(p.Prerelease):
