@@ -396,17 +396,7 @@ func TestCacheAppendsUpdates(t *testing.T) {
 // frame cut short is dropped, with what follows it, and the next Save
 // writes the file whole.
 func TestCacheFramesConcurrentAndTorn(t *testing.T) {
-	dir := t.TempDir()
-	cachePath := filepath.Join(dir, "hashes")
-	a, b := filepath.Join(dir, "a.deb"), filepath.Join(dir, "b.deb")
-	writeOld(t, a, []byte("a"))
-	writeOld(t, b, []byte("b"))
-	c, _ := LoadCache(cachePath)
-	c.loaded = syntheticRecords(10)
-	c.dirty = true
-	if err := c.Save(); err != nil {
-		t.Fatal(err)
-	}
+	cachePath, a, b := syntheticCache(t, 10)
 	ca, _ := LoadCache(cachePath)
 	cb, _ := LoadCache(cachePath)
 	hashOne(t, a, ca)
@@ -458,6 +448,24 @@ func TestCacheReadsVersion1(t *testing.T) {
 	}
 }
 
+// syntheticCache saves a cache of n synthetic records, and writes two old
+// files, a and b, beside it.
+func syntheticCache(t *testing.T, n int) (cachePath, a, b string) {
+	t.Helper()
+	dir := t.TempDir()
+	cachePath = filepath.Join(dir, "hashes")
+	a, b = filepath.Join(dir, "a.deb"), filepath.Join(dir, "b.deb")
+	writeOld(t, a, []byte("a"))
+	writeOld(t, b, []byte("b"))
+	c, _ := LoadCache(cachePath)
+	c.loaded = syntheticRecords(n)
+	c.dirty = true
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	return cachePath, a, b
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -469,14 +477,8 @@ func must[T any](v T, err error) T {
 // other record; the records of later frames win, and what it did not look
 // for is still found.
 func TestCacheLooksUpWithoutDecoding(t *testing.T) {
-	dir := t.TempDir()
-	cachePath := filepath.Join(dir, "hashes")
-	a, b := filepath.Join(dir, "a.deb"), filepath.Join(dir, "b.deb")
-	writeOld(t, a, []byte("a"))
-	writeOld(t, b, []byte("b"))
+	cachePath, a, b := syntheticCache(t, 1000)
 	c, _ := LoadCache(cachePath)
-	c.loaded = syntheticRecords(1000)
-	c.dirty = true
 	hashOne(t, a, c)
 	if err := c.Save(); err != nil {
 		t.Fatal(err)
