@@ -2,6 +2,7 @@ package client
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -230,7 +231,18 @@ func (c *Client) PushFiles(ctx context.Context, project, branch string, files []
 	}
 	body := func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(writeTar(pw, files)) }()
+		go func() {
+			// Buffered: the connection takes each piece the pipe gives
+			// as one write, and a tar stream is made of small pieces
+			// (a 512-byte header, its padding, the end's two blocks),
+			// each a segment and a wakeup of the server.
+			bw := bufio.NewWriterSize(pw, 64<<10)
+			err := writeTar(bw, files)
+			if err == nil {
+				err = bw.Flush()
+			}
+			pw.CloseWithError(err)
+		}()
 		return pr, nil
 	}
 	r := request{
