@@ -90,12 +90,17 @@ func (s *Service) current(ctx context.Context, pb *publisher, repoName, suite st
 	if err != nil {
 		return Published{}, err
 	}
+	return s.currentOf(ctx, pb, repo, suite)
+}
+
+// currentOf is current, for a repository already found.
+func (s *Service) currentOf(ctx context.Context, pb *publisher, repo meta.Repository, suite string) (Published, error) {
 	sources, err := s.meta.Sources(ctx, repo.ID, suite)
 	if err != nil {
 		return Published{}, err
 	}
 	if !hasBranch(sources, suite) {
-		return Published{}, fmt.Errorf("no project of repository %q has a branch %q: %w", repoName, suite, ErrNotFound)
+		return Published{}, fmt.Errorf("no project of repository %q has a branch %q: %w", repo.Name, suite, ErrNotFound)
 	}
 	inputs := inputsKey(pb, repo, sources)
 	pub, err := s.meta.Publication(ctx, repo.ID, pb.format, suite)

@@ -68,7 +68,7 @@ func (w *warmer) changed(project meta.Project, branch string, results []meta.Lin
 			}
 			for _, f := range formats {
 				if pb := publishers[f]; pb != nil {
-					w.publish(ctx, pb, repo.Name, branch)
+					w.publish(ctx, pb, repo, branch)
 				}
 			}
 		}
@@ -78,8 +78,8 @@ func (w *warmer) changed(project meta.Project, branch string, results []meta.Lin
 // publish makes one view current. While a build of the view that this
 // warmer started runs, later changes only ask it for one more build
 // after it: a burst of pushes makes two builds, not one per push.
-func (w *warmer) publish(ctx context.Context, pb *publisher, repo, branch string) {
-	key := pb.format + "/" + repo + "/" + branch
+func (w *warmer) publish(ctx context.Context, pb *publisher, repo meta.Repository, branch string) {
+	key := pb.format + "/" + repo.Name + "/" + branch
 	w.mu.Lock()
 	if _, running := w.again[key]; running {
 		w.again[key] = true
@@ -89,8 +89,8 @@ func (w *warmer) publish(ctx context.Context, pb *publisher, repo, branch string
 	w.again[key] = false
 	w.mu.Unlock()
 	for {
-		if _, err := w.s.current(ctx, pb, repo, branch); err != nil {
-			w.s.log.Warn("publish after push", "format", pb.format, "repository", repo, "branch", branch, "err", err)
+		if _, err := w.s.currentOf(ctx, pb, repo, branch); err != nil {
+			w.s.log.Warn("publish after push", "format", pb.format, "repository", repo.Name, "branch", branch, "err", err)
 		}
 		w.mu.Lock()
 		if !w.again[key] {
