@@ -895,7 +895,7 @@ func (c *hashCache) sum(ctx context.Context, s *Service, file string, keys []str
 	if kg := matched(guessed, chains); kg > k {
 		prev, k = guessed, kg
 	}
-	h, size, states, err := hashStates(ctx, s, prev, keys, chains, gzip)
+	h, size, states, err := hashStates(ctx, s, prev[:k], keys, chains, gzip)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -949,24 +949,24 @@ func matched(prev []midstate, chains [][sha256.Size]byte) int {
 	return k
 }
 
-// hashStates hashes the bytes of keys, resuming after the states of prev
-// that still match, and returns the final state, the size, and the state
-// after each chunk.
-func hashStates(ctx context.Context, s *Service, prev []midstate, keys []string, chains [][sha256.Size]byte, gzip bool) (hash.Hash, int64, []midstate, error) {
-	k := matched(prev, chains)
+// hashStates hashes the bytes of keys, resuming after done, the states of
+// their first chunks, and returns the final state, the size, and the
+// state after each chunk.
+func hashStates(ctx context.Context, s *Service, done []midstate, keys []string, chains [][sha256.Size]byte, gzip bool) (hash.Hash, int64, []midstate, error) {
+	k := len(done)
 	h := sha256.New()
 	var size int64
 	if k > 0 {
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(prev[k-1].state); err != nil {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(done[k-1].state); err != nil {
 			return nil, 0, nil, err
 		}
-		size = prev[k-1].size
+		size = done[k-1].size
 	}
 	data, err := s.chunkBytes(ctx, keys[k:], gzip)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	states := append(make([]midstate, 0, len(keys)), prev[:k]...)
+	states := append(make([]midstate, 0, len(keys)), done...)
 	for i := k; i < len(keys); i++ {
 		b := data[keys[i]]
 		h.Write(b)
