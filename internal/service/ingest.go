@@ -175,8 +175,8 @@ func validVersion(v string) error {
 }
 
 // Lengths are checked apart: a bounded repetition such as {0,127}
-// compiles to one instruction per repetition, which every start of the
-// program paid for (a few ms of a CLI command).
+// compiles to one instruction per repetition, which made compiling the
+// expression cost a few ms.
 var versionRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$`)
 
 // baseName is the name a package is kept under: the last element of the
