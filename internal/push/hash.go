@@ -41,13 +41,13 @@ func HashFiles(ctx context.Context, paths []string, workers int, cache *Cache, p
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(paths))
+	// Files are known to the cache by absolute path.
+	abs := make([]string, len(paths))
+	absErr := make([]error, len(paths))
+	for i, p := range paths {
+		abs[i], absErr[i] = filepath.Abs(p)
+	}
 	if cache != nil {
-		abs := make([]string, 0, len(paths))
-		for _, p := range paths {
-			if a, err := filepath.Abs(p); err == nil {
-				abs = append(abs, a)
-			}
-		}
 		cache.prepare(abs)
 	}
 	out := make([]FileHash, len(paths))
@@ -61,10 +61,13 @@ func HashFiles(ctx context.Context, paths []string, workers int, cache *Cache, p
 				if i >= len(paths) {
 					return
 				}
-				if err := ctx.Err(); err != nil {
-					out[i] = FileHash{Path: paths[i], Err: err}
-				} else {
-					out[i] = hashFile(paths[i], &buf, cache)
+				switch {
+				case ctx.Err() != nil:
+					out[i] = FileHash{Path: paths[i], Err: ctx.Err()}
+				case absErr[i] != nil:
+					out[i] = FileHash{Path: paths[i], Err: absErr[i]}
+				default:
+					out[i] = hashFile(paths[i], abs[i], &buf, cache)
 				}
 				if progress != nil {
 					progress(int(done.Add(1)))
@@ -76,13 +79,9 @@ func HashFiles(ctx context.Context, paths []string, workers int, cache *Cache, p
 	return out
 }
 
-func hashFile(path string, buf *[]byte, cache *Cache) FileHash {
+// hashFile hashes the file at path, whose absolute path is abs.
+func hashFile(path, abs string, buf *[]byte, cache *Cache) FileHash {
 	fh := FileHash{Path: path}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		fh.Err = err
-		return fh
-	}
 	// A stat is all a cache hit costs; the file is not even opened.
 	if cache != nil {
 		fi, err := os.Stat(abs)

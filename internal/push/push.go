@@ -107,10 +107,11 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 	}
 	s := &Summary{Project: opts.Project, Branch: opts.Branch, Results: make([]Result, len(paths))}
 	var sent atomic.Int64
-	saved := make(chan error, 1)
-	saved <- nil
+	var saved chan error // the cache's Save, when there is a cache
 	finish := func() (*Summary, error) {
-		s.CacheErr = <-saved
+		if saved != nil {
+			s.CacheErr = <-saved
+		}
 		s.BytesSent = sent.Load()
 		s.Elapsed = time.Since(start)
 		s.count()
@@ -123,7 +124,7 @@ func Push(ctx context.Context, p Pusher, paths []string, opts Options) (*Summary
 		// Written beside the network work rather than after it: a
 		// cache of many files takes milliseconds to write, as long as
 		// a small push takes to send.
-		<-saved
+		saved = make(chan error, 1)
 		go func() { saved <- opts.Cache.Save() }()
 	}
 
