@@ -3,6 +3,7 @@ module github.com/packhouse/packhouse
 go 1.26.8
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/ProtonMail/go-crypto v1.5.2
 	github.com/chainguard-dev/clog v1.3.1
 	github.com/chainguard-dev/go-apk v0.0.0-20240605175618-f3471089c263

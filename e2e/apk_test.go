@@ -147,7 +147,7 @@ type goAPK struct {
 	keyName string            // the key's file name in /etc/apk/keys
 	keys    map[string][]byte // what go-apk trusts: keyName and the PEM key fetched from keyURL
 	pub     *rsa.PublicKey    // that key
-	priv    *rsa.PrivateKey   // the server's own key, for sha1Signer
+	priv    crypto.Signer     // the server's own key, for sha1Signer
 }
 
 // apkArch is the architecture the test's client asks for.

@@ -39,7 +39,7 @@ func (s *Service) APKPublicKey() ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("the signing key is not RSA, which apk needs: %w", ErrNotFound)
 	}
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	der, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ const (
 // for concurrent use.
 type Key struct {
 	entity *openpgp.Entity
+	// rsa has, for each RSA private key of entity, a copy that signs
+	// with rsaSigner.
+	rsa map[*packet.PrivateKey]*packet.PrivateKey
 }
 
 // Generate makes a new signing key for name <email>, created at now. It
@@ -124,6 +127,27 @@ func newKey(e *openpgp.Entity, now time.Time) (*Key, error) {
 	case packet.PubKeyAlgoDSA:
 		return nil, fmt.Errorf("sign: key %s is DSA, which current clients reject", k.Fingerprint())
 	}
+	k.rsa = map[*packet.PrivateKey]*packet.PrivateKey{}
+	privs := []*packet.PrivateKey{e.PrivateKey}
+	for _, sub := range e.Subkeys {
+		privs = append(privs, sub.PrivateKey)
+	}
+	for _, priv := range privs {
+		if priv == nil || priv.Encrypted {
+			continue
+		}
+		r, ok := priv.PrivateKey.(*rsa.PrivateKey)
+		if !ok {
+			continue
+		}
+		signer, err := newRSASigner(r)
+		if err != nil {
+			return nil, fmt.Errorf("sign: key %s: %w", k.Fingerprint(), err)
+		}
+		fast := *priv
+		fast.PrivateKey = signer
+		k.rsa[priv] = &fast
+	}
 	return k, nil
 }
 
@@ -144,15 +168,19 @@ func (k *Key) Fingerprint() string {
 	return strings.ToUpper(hex.EncodeToString(k.entity.PrimaryKey.Fingerprint))
 }
 
-// RSA returns the signing key's RSA private key, for formats that sign
-// with bare RSA (apk), and false when the key is not RSA.
-func (k *Key) RSA() (*rsa.PrivateKey, bool) {
+// RSA returns the signing key as a bare RSA signer, for formats that sign
+// without OpenPGP (apk), and false when the key is not RSA. Its Public is
+// an *rsa.PublicKey.
+func (k *Key) RSA() (crypto.Signer, bool) {
 	sk, ok := k.entity.SigningKey(time.Now())
 	if !ok || sk.PrivateKey == nil {
 		return nil, false
 	}
-	priv, ok := sk.PrivateKey.PrivateKey.(*rsa.PrivateKey)
-	return priv, ok
+	fast, ok := k.rsa[sk.PrivateKey]
+	if !ok {
+		return nil, false
+	}
+	return fast.PrivateKey.(crypto.Signer), true
 }
 
 // ArmoredPublic is the public key that clients import: the file that apt's
@@ -361,7 +389,11 @@ func (k *Key) signStream(write func(io.Writer) error, sigType packet.SignatureTy
 	if err := write(hw); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	if err := sig.Sign(h, sk.PrivateKey, cfg); err != nil {
+	priv := sk.PrivateKey
+	if fast, ok := k.rsa[priv]; ok {
+		priv = fast
+	}
+	if err := sig.Sign(h, priv, cfg); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	return sig, nil

@@ -549,28 +549,30 @@ func TestSignOutsideKeyLifetime(t *testing.T) {
 }
 
 func TestConcurrentSigning(t *testing.T) {
-	k := testKey(t, sign.Ed25519)
-	ring := keyring(t, k)
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			msg := []byte(fmt.Sprintf("Version: %d\n", i))
-			out, err := k.ClearSign(msg, time.Now())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			b, _ := clearsign.Decode(out)
-			if b == nil {
-				t.Error("no clear-signed message")
-				return
-			}
-			if _, err := b.VerifySignature(ring, nil); err != nil {
-				t.Error(err)
-			}
-		})
+	for _, a := range algorithms {
+		k := testKey(t, a)
+		ring := keyring(t, k)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				msg := []byte(fmt.Sprintf("Version: %d\n", i))
+				out, err := k.ClearSign(msg, time.Now())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := clearsign.Decode(out)
+				if b == nil {
+					t.Error("no clear-signed message")
+					return
+				}
+				if _, err := b.VerifySignature(ring, nil); err != nil {
+					t.Errorf("%s: %v", a, err)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 }
 
 func BenchmarkClearSign(b *testing.B) {

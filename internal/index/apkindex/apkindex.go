@@ -98,7 +98,7 @@ func WriteIndex(w io.Writer, pkgs []*Package, description string) ([]byte, error
 
 // Build returns the signed APKINDEX.tar.gz for pkgs: WriteIndex's archive,
 // signed with Sign.
-func Build(pkgs []*Package, description string, key *rsa.PrivateKey, keyName string) ([]byte, error) {
+func Build(pkgs []*Package, description string, key crypto.Signer, keyName string) ([]byte, error) {
 	var buf bytes.Buffer
 	if _, err := WriteIndex(&buf, pkgs, description); err != nil {
 		return nil, err
@@ -122,13 +122,13 @@ func Build(pkgs []*Package, description string, key *rsa.PrivateKey, keyName str
 // trusts, so a SHA-1 signature next to the SHA-256 one would let an
 // attacker strip the stronger one (chainguard-dev/apko#1440 dropped dual
 // signing for that reason).
-func Sign(index []byte, key *rsa.PrivateKey, keyName string) ([]byte, error) {
+func Sign(index []byte, key crypto.Signer, keyName string) ([]byte, error) {
 	return SignWith(index, key, keyName, crypto.SHA256)
 }
 
 // SignWith is Sign with the digest chosen: crypto.SHA256 (".SIGN.RSA256.")
 // or crypto.SHA1 (".SIGN.RSA.", abuild-sign's default).
-func SignWith(index []byte, key *rsa.PrivateKey, keyName string, hash crypto.Hash) ([]byte, error) {
+func SignWith(index []byte, key crypto.Signer, keyName string, hash crypto.Hash) ([]byte, error) {
 	var typ string
 	switch hash {
 	case crypto.SHA1:
@@ -140,6 +140,9 @@ func SignWith(index []byte, key *rsa.PrivateKey, keyName string, hash crypto.Has
 	}
 	if key == nil {
 		return nil, errors.New("apkindex: no signing key")
+	}
+	if _, ok := key.Public().(*rsa.PublicKey); !ok {
+		return nil, fmt.Errorf("apkindex: apk verifies RSA signatures only, not %T", key.Public())
 	}
 	// apk opens the key by this name in its keys directory.
 	if keyName == "" || strings.ContainsAny(keyName, "/\x00") {
@@ -156,7 +159,7 @@ func SignWith(index []byte, key *rsa.PrivateKey, keyName string, hash crypto.Has
 	h := hash.New()
 	h.Write(index)
 	// PKCS #1 v1.5 signing is deterministic; no randomness is used.
-	sig, err := rsa.SignPKCS1v15(nil, key, hash, h.Sum(nil))
+	sig, err := key.Sign(nil, h.Sum(nil), hash)
 	if err != nil {
 		return nil, fmt.Errorf("apkindex: signing: %w", err)
 	}

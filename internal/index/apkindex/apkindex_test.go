@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -265,11 +266,12 @@ func TestSignErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		index   []byte
-		key     *rsa.PrivateKey
+		key     crypto.Signer
 		keyName string
 		hash    crypto.Hash
 	}{
 		{"no key", index.Bytes(), nil, "k", crypto.SHA256},
+		{"not an RSA key", index.Bytes(), ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), "k", crypto.SHA256},
 		{"empty key name", index.Bytes(), key, "", crypto.SHA256},
 		{"key name with a directory", index.Bytes(), key, "../k", crypto.SHA256},
 		{"not gzip", []byte("APKINDEX"), key, "k", crypto.SHA256},
