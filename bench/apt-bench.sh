@@ -20,9 +20,9 @@ dpkg-deb -b "$one/x" "$one/new.deb" >/dev/null
 echo "== packhouse"
 start_server
 "$PH" project create bench --default-branch main --repo bench >/dev/null
-s=$(now); "$PH" push --quiet --project bench --branch main "$debs"; served bench main; t_all=$(elapsed "$s")
+s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$debs"; served bench main; elapsed t_all "$s"
 printf '%-28s %8s s\n' "push $n debs + serve signed" "$t_all"
-s=$(now); "$PH" push --quiet --project bench --branch main "$one/new.deb"; served bench main; t_one=$(elapsed "$s")
+s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$one/new.deb"; served bench main; elapsed t_one "$s"
 printf '%-28s %8s s\n' "push 1 deb + serve signed" "$t_one"
 stop_server
 rm -rf "$one"

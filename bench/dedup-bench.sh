@@ -14,10 +14,10 @@ start_server
 "$PH" push --quiet --project bench --branch main "$debs"
 
 cat "$debs"/*.deb >/dev/null # the same page cache for every run below
-s=$(now); (cd "$debs" && sha256sum ./*.deb >/dev/null); t_sha=$(elapsed "$s")
-s=$(now); "$PH" push --quiet --project bench --branch warm "$debs"; t_warm=$(elapsed "$s")
+s=$EPOCHREALTIME; (cd "$debs" && sha256sum ./*.deb >/dev/null); elapsed t_sha "$s"
+s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch warm "$debs"; elapsed t_warm "$s"
 rm -f "$PACKHOUSE_HASH_CACHE"
-s=$(now); "$PH" push --quiet --project bench --branch cold "$debs"; t_cold=$(elapsed "$s")
+s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch cold "$debs"; elapsed t_cold "$s"
 received=$(curl -fsS "$URL/metrics" | awk '$1=="packhouse_push_body_bytes_total"{print $2}')
 stop_server
 printf '%-40s %8s s\n' "sha256sum over the files" "$t_sha"

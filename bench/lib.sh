@@ -8,14 +8,16 @@ PH=$work/packhouse
 # Built as the README builds it: static, without cgo.
 (cd "$top" && CGO_ENABLED=0 go build -o "$PH" ./cmd/packhouse)
 
-# now prints seconds since the epoch, with microseconds. Both it and
-# elapsed are bash alone: starting date, bc or awk inside a timed window
-# costs milliseconds of its own, as much as a small job takes.
-now() { echo "$EPOCHREALTIME"; }
-# elapsed START prints seconds since START, three decimals.
+# Timing is bash alone, with no subshell in the timed window: a $(...)
+# forks bash, and a fork waits for a core, which the server may be busy
+# with. Starting date, bc or awk costs milliseconds of its own, as much as
+# a small job takes. Take the start with s=$EPOCHREALTIME; then
+# elapsed VAR START [END] sets VAR to the seconds from START to END (by
+# default, now), three decimals.
 elapsed() {
-	local us=$((${EPOCHREALTIME/./} - ${1/./}))
-	printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
+	local end=${3:-$EPOCHREALTIME}
+	local us=$((${end/./} - ${2/./}))
+	printf -v "$1" '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000))
 }
 # median reads numbers, one a line, and prints the middle one.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -17,7 +17,7 @@ start_server
 "$PH" project create bench --default-branch main --repo bench >/dev/null
 rss() { awk -v k="$1:" '$1==k{print $2}' "/proc/$SERVER_PID/status"; }
 before=$(rss VmRSS)
-s=$(now); "$PH" push --quiet --project bench --branch main "$big"; t=$(elapsed "$s")
+s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$big"; elapsed t "$s"
 peak=$(rss VmHWM)
 stop_server
 echo "package: $(du -m "$big" | cut -f1) MB, pushed in $t s"

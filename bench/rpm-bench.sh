@@ -82,8 +82,8 @@ for _ in $(seq "$rounds"); do
 	start_server --lazy-publish
 	curl -fsS "$URL/keys/packhouse.asc" -o "$work/key.asc"
 	"$PH" project create bench --default-branch main --repo bench >/dev/null
-	s=$(now); "$PH" push --quiet --project bench --branch main "$rpms"; t_push=$(elapsed "$s")
-	s=$(now); rpm_served bench main; t_md=$(elapsed "$s")
+	s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$rpms"; elapsed t_push "$s"
+	s=$EPOCHREALTIME; rpm_served bench main; elapsed t_md "$s"
 	printf '%-34s %8s s\n' "push $n rpms" "$t_push" "then serve signed repodata" "$t_md"
 	mds+=("$t_md") alls+=("$(echo "$t_push $t_md" | awk '{printf "%.3f", $1 + $2}')")
 	stop_server
@@ -109,8 +109,8 @@ observe() { # [TEXT]: one round of the running client
 }
 ones=()
 for k in $(seq "$more"); do
-	s=$(now); "$PH" push --quiet --project bench --branch main "$one/out/$name-9.$k-1.x86_64.rpm"; t_one_push=$(elapsed "$s")
-	s2=$(now); observe; t_one_md=$(elapsed "$s2"); t_one=$(elapsed "$s")
+	s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$one/out/$name-9.$k-1.x86_64.rpm"; p=$EPOCHREALTIME; observe; e=$EPOCHREALTIME
+	elapsed t_one_push "$s" "$p"; elapsed t_one_md "$p" "$e"; elapsed t_one "$s" "$e"
 	# Outside the timed window: the repodata served has the new rpm.
 	observe "ver=\"9.$k\""
 	printf '%-34s %8s s   (push %s, serve %s)\n' "push 1 rpm + serve signed" "$t_one" "$t_one_push" "$t_one_md"

@@ -13,17 +13,18 @@ measure() { # N: prints "one-more-median replace-median"
 	[ -d "$debs" ] || "$work/gendebs" -out "$debs" -n "$n"
 	start_server
 	"$PH" project create bench --default-branch main --repo bench >/dev/null
-	s=$(now); "$PH" push --quiet --project bench --branch main "$debs"; served bench main
-	printf '%-34s %8s s\n' "push $n debs + serve signed" "$(elapsed "$s")" >&2
+	s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$debs"; served bench main
+	elapsed t "$s"
+	printf '%-34s %8s s\n' "push $n debs + serve signed" "$t" >&2
 	extra=$(mktemp -d)
-	local more=() repl=()
+	local more=() repl=() t
 	for i in 1 2 3 4 5; do
 		"$work/gendebs" -out "$extra/m$i" -n 1 -first "$mid" -version "2.$i-1"
-		s=$(now); "$PH" push --quiet --project bench --branch main "$extra/m$i"; served bench main; more+=("$(elapsed "$s")")
+		s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main "$extra/m$i"; served bench main; elapsed t "$s"; more+=("$t")
 	done
 	for i in 1 2 3; do
 		"$work/gendebs" -out "$extra/r$i" -n 1 -first 1 # pkg-000001 1.0-1, other random bytes
-		s=$(now); "$PH" push --quiet --project bench --branch main --replace "$extra/r$i"; served bench main; repl+=("$(elapsed "$s")")
+		s=$EPOCHREALTIME; "$PH" push --quiet --project bench --branch main --replace "$extra/r$i"; served bench main; elapsed t "$s"; repl+=("$t")
 	done
 	stop_server
 	rm -rf "$extra"
