@@ -37,7 +37,7 @@ func (s *Service) aptIndex(ctx context.Context, b *build) error {
 		}
 		dir := "main/binary-" + arch + "/"
 		runs := s.layouts.order(fmt.Sprint(b.repo.ID, "/deb/", b.suite, "/", dir), members)
-		keys, _, err := s.buildChunks(ctx, b, runs, []chunkKind{aptStanza}, nil)
+		keys, err := s.buildChunks(ctx, b, runs, []chunkKind{aptStanza}, nil)
 		if err != nil {
 			return err
 		}

@@ -58,6 +58,32 @@ func TestRPMGuessNextBuild(t *testing.T) {
 	}
 }
 
+// A view whose layout has a tail, after a second push of many packages,
+// takes one more package at the tail's end: its build makes one small
+// chunk and hashes little more, whatever the package's name.
+func TestRPMOneMoreAfterTail(t *testing.T) {
+	svc := newService(t, sign.Ed25519)
+	bodies := rpmBodies(t, 540)
+	pushAll(t, svc, bodies[:300])
+	checkRepodata(t, svc)
+	pushAll(t, svc, bodies[300:]) // fewer than 256 and a tenth more: a tail
+	checkRepodata(t, svc)
+
+	// Sorted by name, the tail would be hashed again from pkg-00001 on,
+	// 45% of the bytes, and from pkg-00400 on, 27%.
+	for _, name := range []string{"pkg-00001", "pkg-00400", "pkg-00539"} {
+		hashed, rendered := svc.HashedByBuilds(), svc.RenderedByBuilds()
+		pushRPM(t, svc, name, "2.0")
+		total := checkRepodata(t, svc)
+		if n := svc.RenderedByBuilds() - rendered; n > 64 {
+			t.Errorf("one more rpm (%s): builds wrote %d packages into new chunks", name, n)
+		}
+		if n := svc.HashedByBuilds() - hashed; n > total/5 {
+			t.Errorf("one more rpm (%s): builds hashed %d of the %d bytes of the documents", name, n, total)
+		}
+	}
+}
+
 func rpmBody(t *testing.T, name, version string) []byte {
 	t.Helper()
 	body, err := os.ReadFile(pkgtest.Build(t, pkgtest.Spec{Name: name, Version: version}, "rpm", build.Options{}))

@@ -100,7 +100,7 @@ func (s *Service) pacmanIndex(ctx context.Context, b *build) error {
 	for _, a := range b.archs {
 		members := newestByName(b.entries, a)
 		runs := s.layouts.order(fmt.Sprint(b.repo.ID, "/arch/", b.suite, "/", a), members)
-		keys, _, err := s.buildChunks(ctx, b, runs, pacmanKinds, decodeArch)
+		keys, err := s.buildChunks(ctx, b, runs, pacmanKinds, decodeArch)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding"
@@ -33,6 +34,11 @@ import (
 const (
 	chunkEvery = 128
 	chunkMax   = 1024
+	// A layout's tail is cut finer (see layouts): new packages are
+	// appended there, and the chunk they join is made and hashed again
+	// by every push.
+	tailEvery = 16
+	tailMax   = 64
 )
 
 // A publisher makes one format's indexes of a view and signs them.
@@ -296,10 +302,10 @@ func (sp *chunkSpec) key(version string, k *chunkKind) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// cutChunks cuts a run of an index into chunks. An empty index is one
-// empty chunk, so that Packages.gz is still a valid gzip file; an empty run
-// after the first adds nothing.
-func cutChunks(members []*meta.Entry) []chunkSpec {
+// cutChunks cuts a run of an index into chunks of about every packages
+// and at most most. An empty index is one empty chunk, so that Packages.gz
+// is still a valid gzip file; an empty run after the first adds nothing.
+func cutChunks(members []*meta.Entry, every, most int) []chunkSpec {
 	var out []chunkSpec
 	start := 0
 	h := sha256.New()
@@ -308,7 +314,7 @@ func cutChunks(members []*meta.Entry) []chunkSpec {
 			h.Reset()
 		}
 		io.WriteString(h, e.SHA256)
-		if i+1-start >= chunkMax || cutAfter(e.SHA256) || i == len(members)-1 {
+		if i+1-start >= most || cutAfter(e.SHA256, every) || i == len(members)-1 {
 			sp := chunkSpec{members: members[start : i+1]}
 			h.Sum(sp.id[:0])
 			out = append(out, sp)
@@ -321,32 +327,32 @@ func cutChunks(members []*meta.Entry) []chunkSpec {
 	return out
 }
 
-func cutAfter(sha string) bool {
+func cutAfter(sha string, every int) bool {
 	var b [2]byte
 	if len(sha) < 4 {
 		return false
 	}
 	hex.Decode(b[:], []byte(sha[:4]))
-	return (int(b[0])<<8|int(b[1]))%chunkEvery == 0
+	return (int(b[0])<<8|int(b[1]))%every == 0
 }
 
 // buildChunks returns, for each kind, the chunk keys of an index laid out
-// in runs, and how many of them the first run has; it adds to b the chunks
-// that no view had made before. decode, if set, turns a package's stored
+// in runs (a base, then a tail cut finer); it adds to b the chunks that no
+// view had made before. decode, if set, turns a package's stored
 // metadata into what the kinds' append functions take, once per package.
-func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([][]string, int, error) {
+func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([][]string, error) {
 	var specs []chunkSpec
-	first := 0
 	for i, run := range runs {
 		if len(run) > 0 {
-			specs = append(specs, cutChunks(run)...)
-		}
-		if i == 0 {
-			first = len(specs)
+			every, most := chunkEvery, chunkMax
+			if i > 0 {
+				every, most = tailEvery, tailMax
+			}
+			specs = append(specs, cutChunks(run, every, most)...)
 		}
 	}
 	if len(specs) == 0 {
-		specs = cutChunks(nil)
+		specs = cutChunks(nil, chunkEvery, chunkMax)
 	}
 	keys := make([][]string, len(kinds))
 	for k := range kinds {
@@ -363,11 +369,11 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 		}
 	}
 	if len(unknown) == 0 {
-		return keys, first, nil
+		return keys, nil
 	}
 	stored, err := s.meta.HasChunks(ctx, unknown)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var build []int
 	for i := range specs {
@@ -379,7 +385,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 		}
 	}
 	if len(build) == 0 {
-		return keys, first, nil
+		return keys, nil
 	}
 
 	// Chunks are independent: read their packages and make and compress
@@ -408,7 +414,7 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	for _, cs := range made {
 		for _, c := range cs {
@@ -416,11 +422,12 @@ func (s *Service) buildChunks(ctx context.Context, b *build, runs [][]*meta.Entr
 			b.chunks = append(b.chunks, c)
 		}
 	}
-	return keys, first, nil
+	return keys, nil
 }
 
 // makeChunks makes one chunk of each kind for members, keys left empty.
 func (s *Service) makeChunks(ctx context.Context, members []*meta.Entry, kinds []chunkKind, decode func(*meta.Package) (any, error)) ([]meta.Chunk, error) {
+	s.rendered.Add(int64(len(members)))
 	pkgs, err := s.entryPackages(ctx, members)
 	if err != nil {
 		return nil, err
@@ -558,11 +565,11 @@ func (s *Service) memFixed(key string, raw []byte, compress bool) ([]byte, []byt
 
 // A guess is an index file as the next build of its view will make it if
 // that build adds one package and changes nothing else: a new first chunk
-// (an rpm-md document's head counts the packages), then the chunks of the
-// layout's base, whose packages stay. A new head means hashing the whole
-// document again, 3 MB at 2,000 rpms; hashed while the push that changes
-// the view is being received (guessFor), the guess lets its build, when
-// it comes true, hash only its tail.
+// (an rpm-md document's head counts the packages), then this build's
+// chunks, of which all but the last stay (see layouts). A new head means
+// hashing the whole document again, 3 MB at 2,000 rpms; hashed while the
+// push that changes the view is being received (guessFor), the guess lets
+// its build, when it comes true, hash only its last chunks.
 type guess struct {
 	name string // as sumLater names the file
 	head []byte // the text of the first chunk
@@ -776,15 +783,16 @@ func (b *build) waitSums() error {
 }
 
 // layouts keeps, per index, which packages form its base: an index is
-// its base, sorted, followed by the packages added since, sorted. Stanza
-// order means nothing to apt, and so a push of new packages changes only
-// the tail, and hashing the index resumes from the state saved at the end
-// of the base instead of rereading it. Package IDs grow with every new
-// package, so the base is "IDs up to n": one number per index. When the
-// tail outgrows a tenth of the base, the next build makes everything base
-// again. A restart forgets the layouts, which costs one full rebuild of
-// each index's hash, not correctness: every publication stores the bytes
-// it lists.
+// its base, sorted, followed by the packages added since, in the order
+// they were stored. Package order means nothing to apt, dnf or pacman, and
+// so a push of new packages changes only the end of the index: the tail's
+// last chunk is made again, and hashing the index resumes from the state
+// saved before it instead of rereading the rest. Package IDs grow with
+// every new package, so the base is "IDs up to n": one number per index,
+// and the tail is in ID order. When the tail outgrows a tenth of the base,
+// the next build makes everything base again. A restart forgets the
+// layouts, which costs one full rebuild of each index's hash, not
+// correctness: every publication stores the bytes it lists.
 type layouts struct {
 	mu   sync.Mutex
 	base map[string]int64
@@ -819,6 +827,7 @@ func (l *layouts) order(index string, members []*meta.Entry) [][]*meta.Entry {
 		l.base[index] = limit
 		return [][]*meta.Entry{members}
 	}
+	slices.SortStableFunc(tail, func(a, b *meta.Entry) int { return cmp.Compare(a.PackageID, b.PackageID) })
 	return [][]*meta.Entry{base, tail}
 }
 

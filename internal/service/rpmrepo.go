@@ -85,7 +85,7 @@ var rpmKinds = []chunkKind{
 
 func (s *Service) rpmIndex(ctx context.Context, b *build) error {
 	runs := s.layouts.order(fmt.Sprint(b.repo.ID, "/rpm/", b.suite), b.entries)
-	keys, base, err := s.buildChunks(ctx, b, runs, rpmKinds, decodeRPM)
+	keys, err := s.buildChunks(ctx, b, runs, rpmKinds, decodeRPM)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,9 @@ func (s *Service) rpmIndex(ctx context.Context, b *build) error {
 		s.sumLater(ctx, b, path+":open", all, false, func(h hash.Hash, size int64) {
 			b.open[i] = openSum{hex.EncodeToString(h.Sum(nil)), size}
 		})
-		next := keys[k][:base]
+		// The layout puts a new package at the end: every chunk but the
+		// last stays (a build resumes from the longest prefix that does).
+		next := keys[k]
 		b.guesses = append(b.guesses, guess{name: path, head: nextHeads[k], keys: next, gzip: true},
 			guess{name: path + ":open", head: nextHeads[k], keys: next})
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/packhouse/packhouse/internal/blob"
@@ -90,7 +91,9 @@ type Service struct {
 	publishing sync.Map // string → *sync.Mutex
 	sets       setCache
 	chunks     chunkCache
-	hashes     hashCache
+	// rendered counts the packages written into new chunks.
+	rendered atomic.Int64
+	hashes   hashCache
 	// sumSlots bounds the index files hashed at once, by all builds.
 	sumSlots chan struct{}
 	// guessed has the views' guesses; guessing is held while they are
