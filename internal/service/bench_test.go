@@ -27,6 +27,11 @@ import (
 // project "server" (default branch main) in repository "product".
 func newService(tb testing.TB, algo sign.Algorithm) *service.Service {
 	tb.Helper()
+	return newServiceConfig(tb, algo, service.Config{})
+}
+
+func newServiceConfig(tb testing.TB, algo sign.Algorithm, cfg service.Config) *service.Service {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	m, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
@@ -41,7 +46,7 @@ func newService(tb testing.TB, algo sign.Algorithm) *service.Service {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc := service.New(m, blobs, key, service.Config{})
+	svc := service.New(m, blobs, key, cfg)
 	tb.Cleanup(func() { svc.Close(); m.Close() })
 	if _, err := svc.CreateProject(ctx, "server", "main", []string{"product"}); err != nil {
 		tb.Fatal(err)

@@ -7,5 +7,13 @@ func (s *Service) HashedByBuilds() int64 { return s.hashes.hashed.Load() }
 // index chunks.
 func (s *Service) RenderedByBuilds() int64 { return s.rendered.Load() }
 
+// GuessedFiles is how many index files have hashed guesses waiting for
+// the next build.
+func (s *Service) GuessedFiles() int {
+	s.hashes.mu.Lock()
+	defer s.hashes.mu.Unlock()
+	return len(s.hashes.guessed)
+}
+
 // WaitBackground waits for the work started in the background so far.
 func (s *Service) WaitBackground() { s.warm.wg.Wait() }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/packhouse/packhouse/internal/build"
 	"github.com/packhouse/packhouse/internal/pkgtest"
@@ -18,12 +19,13 @@ import (
 )
 
 // After a build, the next one is guessed to add a package, and the guess
-// is hashed when a push to the branch starts; when it comes true, the
-// build hashes little more than what it added, and the sums it publishes
-// are still those of the bytes served. When it does not, the build hashes
-// all it must, and its sums are right too.
+// is hashed when a push to the branch starts (here: GuessDelay is
+// negative); when it comes true, the build hashes little more than what
+// it added, and the sums it publishes are still those of the bytes
+// served. When it does not, the build hashes all it must, and its sums
+// are right too.
 func TestRPMGuessNextBuild(t *testing.T) {
-	svc := newService(t, sign.Ed25519)
+	svc := newServiceConfig(t, sign.Ed25519, service.Config{GuessDelay: -1})
 	pushAll(t, svc, rpmBodies(t, 300))
 	checkRepodata(t, svc)
 
@@ -55,6 +57,29 @@ func TestRPMGuessNextBuild(t *testing.T) {
 	total = checkRepodata(t, svc)
 	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
 		t.Errorf("one more rpm at once: builds hashed %d of %d bytes", hashed, total)
+	}
+}
+
+// A branch whose views had no new build for GuessDelay has its guesses
+// hashed before the next push starts.
+func TestRPMGuessAfterQuiet(t *testing.T) {
+	svc := newServiceConfig(t, sign.Ed25519, service.Config{GuessDelay: time.Millisecond})
+	pushAll(t, svc, rpmBodies(t, 300))
+	checkRepodata(t, svc)
+	svc.WaitBackground() // the delay, then the hashing
+	// Three documents, each gzip'd and open.
+	if n := svc.GuessedFiles(); n != 6 {
+		t.Fatalf("%d files' guesses hashed before the next push, want 6", n)
+	}
+
+	before := svc.HashedByBuilds()
+	body := rpmBody(t, "pkg-00010", "2.0")
+	if _, err := svc.Push(context.Background(), service.PushRequest{Project: "server", Branch: "main", Filename: "pkg.rpm", Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+		t.Fatal(err)
+	}
+	total := checkRepodata(t, svc)
+	if hashed := svc.HashedByBuilds() - before; hashed > total/4 {
+		t.Errorf("one more rpm: builds hashed %d of the %d bytes of the documents; the guess was not hashed", hashed, total)
 	}
 }
 

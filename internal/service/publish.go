@@ -273,7 +273,9 @@ func (s *Service) publish(ctx context.Context, pb *publisher, repo meta.Reposito
 	if err := s.meta.Publish(ctx, pub, b.files, storedChunks(b.chunks), s.cfg.Now().Add(-s.cfg.IndexGrace)); err != nil {
 		return meta.Publication{}, err
 	}
-	s.guessed.put(b)
+	if gen := s.guessed.put(b); gen != 0 {
+		s.guessSoon(b.suite, gen)
+	}
 	s.log.Info("published", "repository", repo.Name, "format", pb.format, "suite", suite, "packages", len(b.entries),
 		"chunks_made", len(b.chunks), "seconds", time.Since(start).Seconds())
 	return pub, nil
@@ -577,24 +579,32 @@ type guess struct {
 	gzip bool
 }
 
-// guessBook keeps each view's latest guesses until a push to its branch
-// starts: hashed then, they are ready when the push's build begins, and
-// they do not take a core from the clients fetching the build just made.
+// guessBook keeps each view's latest guesses until they are hashed: once
+// the branch's views have had no new build for Config.GuessDelay (a bulk
+// push builds them again and again, and each guess would be wasted), or
+// when a push to the branch starts, whichever comes first. Hashed early,
+// a guess is ready when the push's build begins: at 20,000 rpms it is
+// 30 MB, longer to hash than a small push takes to arrive.
 type guessBook struct {
 	mu      sync.Mutex
 	bySuite map[string]map[string][]guess // suite → b.fileName("") → guesses
+	// gen counts each suite's puts, so that only the latest build's
+	// timer hashes (guessSoon).
+	gen  map[string]uint64
+	next uint64
 }
 
 const guessBookMax = 4096
 
-func (g *guessBook) put(b *build) {
+// put keeps b's guesses and returns their generation, or 0 if b has none.
+func (g *guessBook) put(b *build) uint64 {
 	if len(b.guesses) == 0 {
-		return
+		return 0
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.bySuite == nil || len(g.bySuite) >= guessBookMax {
-		g.bySuite = map[string]map[string][]guess{}
+		g.bySuite, g.gen = map[string]map[string][]guess{}, map[string]uint64{}
 	}
 	views := g.bySuite[b.suite]
 	if views == nil {
@@ -602,6 +612,16 @@ func (g *guessBook) put(b *build) {
 		g.bySuite[b.suite] = views
 	}
 	views[b.fileName("")] = b.guesses
+	g.next++
+	g.gen[b.suite] = g.next
+	return g.next
+}
+
+// latest reports whether gen is still the suite's latest put.
+func (g *guessBook) latest(suite string, gen uint64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gen[suite] == gen
 }
 
 func (g *guessBook) take(suite string) map[string][]guess {
@@ -609,12 +629,31 @@ func (g *guessBook) take(suite string) map[string][]guess {
 	defer g.mu.Unlock()
 	views := g.bySuite[suite]
 	delete(g.bySuite, suite)
+	delete(g.gen, suite)
 	return views
 }
 
+// guessSoon hashes a branch's guesses once Config.GuessDelay has passed,
+// unless a newer build of one of its views put its own by then.
+func (s *Service) guessSoon(suite string, gen uint64) {
+	if s.cfg.GuessDelay < 0 {
+		return
+	}
+	s.warm.spawn(func(context.Context) {
+		select {
+		case <-time.After(s.cfg.GuessDelay):
+		case <-s.closing:
+			return
+		}
+		if s.guessed.latest(suite, gen) {
+			s.guessFor(suite)
+		}
+	})
+}
+
 // guessFor hashes, in the background, the guesses of the views of a
-// branch a push starts on, on every core but one, which is left to the
-// push being received. A build that needs a file being guessed waits for
+// branch, on every core but one, which is left to the push being received
+// or the clients fetching the last build. A build that needs a file being guessed waits for
 // the guess rather than hash the same bytes beside it. One push's guesses
 // are hashed at a time, server-wide; those of a push that finds another's
 // being hashed are dropped (the builds hash all they need themselves).

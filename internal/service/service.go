@@ -48,6 +48,10 @@ type Config struct {
 	// after a change; by default a push publishes its branch's views at
 	// once, in the background.
 	LazyPublish bool
+	// GuessDelay is how long a branch's views go without a new build
+	// before the guesses of their next builds are hashed (default 50 ms;
+	// negative: only when a push to the branch starts). See guessBook.
+	GuessDelay time.Duration
 	// Origin is the Origin field of Release files (default "packhouse").
 	Origin string
 	Logger *slog.Logger
@@ -63,6 +67,9 @@ func (c *Config) defaults() {
 	}
 	if c.IndexGrace == 0 {
 		c.IndexGrace = 24 * time.Hour
+	}
+	if c.GuessDelay == 0 {
+		c.GuessDelay = 50 * time.Millisecond
 	}
 	if c.Origin == "" {
 		c.Origin = "packhouse"
@@ -101,8 +108,11 @@ type Service struct {
 	guessed    guessBook
 	guessing   chan struct{}
 	guessSlots chan struct{}
-	layouts    layouts
-	tokens     tokenCache
+	// closing is closed by Close.
+	closing   chan struct{}
+	closeOnce sync.Once
+	layouts   layouts
+	tokens    tokenCache
 }
 
 // New returns a Service. Close stops its background work.
@@ -116,6 +126,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 	s.hashes.init()
 	s.sumSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 	s.guessing = make(chan struct{}, 1)
+	s.closing = make(chan struct{})
 	s.guessSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	s.layouts.init()
 	return s
@@ -123,6 +134,7 @@ func New(m meta.Store, b blob.Store, key *sign.Key, cfg Config) *Service {
 
 // Close stops background work; in-flight calls finish first.
 func (s *Service) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.warm.close()
 	s.linker.close()
 }
