@@ -9,9 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// instrument counts requests and their durations by kind of path and
-// status. Paths are reduced to their first two segments, so that branch
-// and package names do not make a series each.
+// instrument counts requests and their durations by route and status.
+// The route is the pattern the request matched ("/apt/{repo}/pool/{path...}"),
+// and the method one of a few: labels that came from the request as sent
+// would let any client make series without end (GET /a1, /a2, …), each
+// kept in memory for the life of the process.
 func instrument(reg *prometheus.Registry, next http.Handler) http.Handler {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "packhouse_http_requests_total", Help: "HTTP requests by method, route and status.",
@@ -25,22 +27,32 @@ func instrument(reg *prometheus.Registry, next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		route := routeOf(r.URL.Path)
-		requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
-		duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		// ServeMux sets the pattern on the request it was given.
+		route := routeOf(r.Pattern)
+		method := methodOf(r.Method)
+		requests.WithLabelValues(method, route, strconv.Itoa(rec.status)).Inc()
+		duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	})
 }
 
-func routeOf(path string) string {
-	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 4)
-	switch {
-	case len(parts) >= 3 && parts[0] == "api":
-		return "/" + parts[0] + "/" + parts[1] + "/" + parts[2]
-	case len(parts) >= 3 && parts[0] == "apt":
-		return "/apt/" + parts[2]
-	default:
-		return "/" + parts[0]
+// routeOf is a matched pattern without its method, or "none" when no
+// pattern matched (the mux answered 405, or redirected).
+func routeOf(pattern string) string {
+	if pattern == "" {
+		return "none"
 	}
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
+
+func methodOf(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 type statusRecorder struct {
