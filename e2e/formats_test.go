@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,109 @@ func TestDNFInstallAcrossProjects(t *testing.T) {
 	m := newDNF(t, s, "product", "main", pub)
 	if out := m.run("list", "--available"); strings.Contains(out, "greeter") || !strings.Contains(out, "libgreet") {
 		t.Fatalf("main lists:\n%s", out)
+	}
+}
+
+// zypper is the host's zypper (libzypp, as on SUSE) with its own root,
+// and so its own repositories, caches, trusted keys and rpm database.
+type zypper struct {
+	t    *testing.T
+	root string
+}
+
+func newZypper(t *testing.T) *zypper {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	os.MkdirAll(filepath.Join(root, "etc/zypp/repos.d"), 0o755)
+	return &zypper{t: t, root: root}
+}
+
+func (z *zypper) try(args ...string) (string, error) {
+	out, err := exec.Command("zypper", append([]string{"--non-interactive", "--root", z.root}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func (z *zypper) run(args ...string) string {
+	z.t.Helper()
+	out, err := z.try(args...)
+	if err != nil {
+		z.t.Fatalf("zypper %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// The real zypper, as SUSE customers run it: from the repository file
+// repo-config prints, it checks the repository's signature and the
+// packages', installs an rpm whose dependency lives in another project's
+// default branch, and upgrades it after a push. Added by URL alone, a
+// view gives zypper its key as repodata/repomd.xml.key; a key nobody
+// trusted is refused.
+func TestZypperInstallAcrossProjects(t *testing.T) {
+	need(t, "zypper", "rpm")
+	s := startServer(t)
+	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
+	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
+	key, pub := packagerKey(t)
+	signed := "rpm:\n  signature:\n    key_file: " + key + "\n"
+	s.ph("push", "--project", "deps", "--branch", "main", s.buildPkg(t, pkgSpec{name: "libgreet", version: "0.1.0", arch: "all", extra: signed}, "rpm"))
+	s.ph("push", "--project", "server", "--branch", "feature/login",
+		s.buildPkg(t, pkgSpec{name: "greeter", version: "2.0.0", arch: "amd64", depends: []string{"libgreet"}, extra: signed}, "rpm"))
+
+	z := newZypper(t)
+	conf := s.ph("repo-config", "product", "feature/login", "--format", "rpm")
+	os.WriteFile(filepath.Join(z.root, "etc/zypp/repos.d/product.repo"), []byte(conf), 0o644)
+	// The packager's key, as an administrator imports it.
+	if out, err := exec.Command("rpm", "--root", z.root, "--import", pub).CombinedOutput(); err != nil {
+		t.Fatalf("rpm --import: %v\n%s", err, out)
+	}
+	// The server's key comes from the gpgkey the file names.
+	if out := z.run("--gpg-auto-import-keys", "refresh"); !strings.Contains(strings.ReplaceAll(out, " ", ""), s.fingerprint(t)) {
+		t.Fatalf("refresh did not import the server's key %s:\n%s", s.fingerprint(t), out)
+	}
+	// zypper checks both the metadata's signature and the packages'
+	// ("rp"), and refreshes by itself.
+	if out := z.run("repos", "--details"); !strings.Contains(out, "(rp) Yes") || !regexp.MustCompile(`\|\s*Yes\s*\|\s*\(rp\) Yes\s*\|\s*Yes\s*\|`).MatchString(out) {
+		t.Fatalf("zypper repos:\n%s", out)
+	}
+	z.run("install", "greeter")
+	out, err := exec.Command("rpm", "--root", z.root, "-q", "greeter", "libgreet").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "greeter-2.0.0-1.x86_64") || !strings.Contains(string(out), "libgreet-0.1.0-1.noarch") {
+		t.Fatalf("rpm -q in the root: %v\n%s", err, out)
+	}
+
+	s.ph("push", "--project", "server", "--branch", "feature/login",
+		s.buildPkg(t, pkgSpec{name: "greeter", version: "2.1.0", arch: "amd64", depends: []string{"libgreet"}, extra: signed}, "rpm"))
+	z.run("refresh")
+	z.run("update", "greeter")
+	if b, _ := os.ReadFile(filepath.Join(z.root, "usr/share/greeter/payload")); string(b) != "greeter 2.1.0\n" {
+		t.Fatalf("updated payload: %q", b)
+	}
+
+	// An rpm signed by a key the machine does not trust is refused.
+	other, _ := packagerKey(t)
+	s.ph("push", "--project", "server", "--branch", "feature/login",
+		s.buildPkg(t, pkgSpec{name: "rogue", version: "1.0.0", arch: "amd64", extra: "rpm:\n  signature:\n    key_file: " + other + "\n"}, "rpm"))
+	z.run("refresh")
+	if out, err := z.try("install", "rogue"); err == nil {
+		t.Fatalf("installed an rpm signed by an unknown key:\n%s", out)
+	}
+	if out, err := exec.Command("rpm", "--root", z.root, "-q", "rogue").CombinedOutput(); err == nil {
+		t.Fatalf("rogue is installed:\n%s", out)
+	}
+
+	// Added by URL, with no key named: zypper finds repomd.xml.key, and
+	// imports it only when told to trust it.
+	baseURL := s.url + "/rpm/product/main"
+	u := newZypper(t)
+	u.run("addrepo", "--gpgcheck", baseURL, "product")
+	if out, err := u.try("refresh"); err == nil {
+		t.Fatalf("refreshed with a key nobody trusted:\n%s", out)
+	}
+	if out := u.run("--gpg-auto-import-keys", "refresh"); !strings.Contains(out, "repomd.xml.key") && !strings.Contains(strings.ReplaceAll(out, " ", ""), s.fingerprint(t)) {
+		t.Fatalf("refresh did not take the key from the repository:\n%s", out)
+	}
+	if out := u.run("search", "-s", "libgreet"); !strings.Contains(out, "0.1.0-1") {
+		t.Fatalf("main's search:\n%s", out)
 	}
 }
 

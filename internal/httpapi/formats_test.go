@@ -382,6 +382,11 @@ func TestRepoFileAndKeys(t *testing.T) {
 		t.Fatalf(".repo?gpgcheck=0:\n%s", repo)
 	}
 	e.get("/rpm/product/no-such-branch/product.repo", 404)
+	// zypper looks for the key beside repomd.xml.
+	if key := e.get("/rpm/product/main/repodata/repomd.xml.key", 200); !bytes.Equal(key, e.get("/keys/packhouse.asc", 200)) {
+		t.Fatalf("repomd.xml.key is not the server's key:\n%s", key)
+	}
+	e.get("/rpm/product/no-such-branch/repodata/repomd.xml.key", 404)
 	var keys struct{ Fingerprint, OpenPGP, APKKeyName string }
 	json.Unmarshal(e.get("/api/v1/keys", 200), &keys)
 	if keys.Fingerprint != e.key.Fingerprint() || keys.OpenPGP != e.srv.URL+"/keys/packhouse.asc" {

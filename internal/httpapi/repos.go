@@ -103,6 +103,8 @@ func (s *server) rpmFile(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/gzip")
 	case strings.HasSuffix(file, ".asc"):
 		w.Header().Set("Content-Type", "application/pgp-signature")
+	case strings.HasSuffix(file, ".key"):
+		w.Header().Set("Content-Type", "application/pgp-keys")
 	default:
 		w.Header().Set("Content-Type", "application/xml")
 	}

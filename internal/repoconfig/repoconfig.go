@@ -51,9 +51,13 @@ func (v View) ID() string {
 	return idUnsafe.ReplaceAllString(v.Repo+"-"+v.Branch, "-")
 }
 
-// RPM is a dnf/yum .repo file. gpgcheck checks the packages' own
-// signatures, which needs signed rpms; repo_gpgcheck checks the
-// repository metadata, which the server signs.
+// RPM is a .repo file for dnf and yum (/etc/yum.repos.d) and for zypper
+// (/etc/zypp/repos.d). gpgcheck checks the packages' own signatures,
+// which needs signed rpms; repo_gpgcheck checks the repository metadata,
+// which the server signs. zypper checks packages only when pkg_gpgcheck
+// says so (by default, not in a repository whose metadata is signed), and
+// refreshes only with autorefresh; dnf and yum pass over both, as they do
+// type.
 func RPM(v View, gpgcheck bool) string {
 	check := 0
 	if gpgcheck {
@@ -61,13 +65,16 @@ func RPM(v View, gpgcheck bool) string {
 	}
 	return fmt.Sprintf(`[%s]
 name=%s at %s
+type=rpm-md
 baseurl=%s/rpm/%s/%s
 enabled=1
+autorefresh=1
 gpgcheck=%d
+pkg_gpgcheck=%d
 repo_gpgcheck=1
 gpgkey=%s/keys/packhouse.asc
 metadata_expire=60
-`, v.ID(), v.Repo, v.Branch, v.Server, v.Repo, v.Branch, check, v.Server)
+`, v.ID(), v.Repo, v.Branch, v.Server, v.Repo, v.Branch, check, check, v.Server)
 }
 
 // Arch is a pacman.conf section. Its name is the database file pacman

@@ -159,7 +159,8 @@ func rpmDataLocation(sha256, kind string) string {
 var rpmDataRE = lazyre.New(`^repodata/([0-9a-f]{64})-(primary|filelists|other)\.xml\.gz$`)
 
 // RPMFile returns a file of a dnf repository view: repodata/repomd.xml,
-// its signature, a metadata file, or (as a package) an rpm under
+// its signature, the key that signs it (repomd.xml.key, where zypper
+// looks for it), a metadata file, or (as a package) an rpm under
 // packages/.
 func (s *Service) RPMFile(ctx context.Context, repoName, suite, file string) (Content, *meta.Package, error) {
 	if rest, ok := strings.CutPrefix(file, "packages/"); ok {
@@ -183,6 +184,13 @@ func (s *Service) RPMFile(ctx context.Context, repoName, suite, file string) (Co
 	if m := rpmDataRE.FindStringSubmatch(file); m != nil {
 		c, err := s.hashedIndexFile(ctx, repoName, meta.FormatRPM, suite, "repodata/"+m[2]+".", m[1])
 		return c, nil, err
+	}
+	if file == "repodata/repomd.xml.key" {
+		if err := s.CheckView(ctx, repoName, suite); err != nil {
+			return Content{}, nil, err
+		}
+		key, err := s.key.ArmoredPublic()
+		return bytesContent(key), nil, err
 	}
 	if file != "repodata/repomd.xml" && file != "repodata/repomd.xml.asc" {
 		return Content{}, nil, fmt.Errorf("%s: %w", file, ErrNotFound)
