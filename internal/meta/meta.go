@@ -220,6 +220,8 @@ type Store interface {
 	Log(ctx context.Context, branchID, since int64) ([]LogEntry, error)
 
 	PackageBySHA256(ctx context.Context, sha256 string) (Package, error)
+	// HasPackages reports which of the SHA-256s are stored packages.
+	HasPackages(ctx context.Context, sha256s []string) (map[string]bool, error)
 	PackagesByID(ctx context.Context, ids []int64) ([]Package, error)
 	// BranchPackages lists the packages of a project's branch.
 	BranchPackages(ctx context.Context, projectID int64, branch string) ([]Package, error)

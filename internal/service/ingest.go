@@ -286,7 +286,9 @@ type CheckResult struct {
 }
 
 // PushCheck links every package of shas the server holds into the branch,
-// in one transaction, and says which ones it lacks.
+// in one transaction, and says which ones it lacks. Which are held is
+// read first: a push of packages that are all new, the usual case in CI,
+// takes no write lock until their bodies arrive.
 func (s *Service) PushCheck(ctx context.Context, project, branch string, shas []string, replace bool) ([]CheckResult, error) {
 	p, err := s.target(ctx, project, branch)
 	if err != nil {
@@ -303,11 +305,37 @@ func (s *Service) PushCheck(ctx context.Context, project, branch string, shas []
 		}
 		reqs[i] = meta.LinkRequest{ProjectID: p.ID, Branch: branch, SHA256: sums.SHA256, Replace: replace}
 	}
-	results, err := s.meta.Link(ctx, reqs)
+	sums := make([]string, len(reqs))
+	for i, r := range reqs {
+		sums[i] = r.SHA256
+	}
+	stored, err := s.meta.HasPackages(ctx, sums)
 	if err != nil {
 		return nil, err
 	}
-	s.warm.changed(p, branch, results)
+	// A package stored after this read is missing to the client, whose
+	// upload then finds it stored; one gone before Link is missing
+	// after all.
+	results := make([]meta.LinkResult, len(reqs))
+	var link []meta.LinkRequest
+	var at []int
+	for i, r := range reqs {
+		if stored[r.SHA256] {
+			link, at = append(link, r), append(at, i)
+		} else {
+			results[i] = meta.LinkResult{Status: meta.Missing}
+		}
+	}
+	if len(link) > 0 {
+		linked, err := s.meta.Link(ctx, link)
+		if err != nil {
+			return nil, err
+		}
+		for k, r := range linked {
+			results[at[k]] = r
+		}
+		s.warm.changed(p, branch, linked)
+	}
 	out := make([]CheckResult, len(results))
 	for i, r := range results {
 		out[i].SHA256 = reqs[i].SHA256

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,6 +187,13 @@ func testLinkAndConflict(t *testing.T, s meta.Store) {
 	}
 	if ps := must(s.PackagesByID(ctx, []int64{got.ID}))(t); len(ps) != 1 || ps[0].SHA256 != a.SHA256 {
 		t.Fatalf("PackagesByID = %+v", ps)
+	}
+	unknown := strings.Repeat("0", 64)
+	if has := must(s.HasPackages(ctx, []string{a.SHA256, unknown, b.SHA256}))(t); len(has) != 2 || !has[a.SHA256] || !has[b.SHA256] {
+		t.Fatalf("HasPackages = %v", has)
+	}
+	if has := must(s.HasPackages(ctx, nil))(t); len(has) != 0 {
+		t.Fatalf("HasPackages(nil) = %v", has)
 	}
 	bs := must(s.Branches(ctx, p.ID))(t)
 	if len(bs) != 2 || bs[0].Name != "feature/x" || bs[0].Packages != 1 || bs[1].Packages != 1 {

@@ -524,6 +524,19 @@ func (s *Store) PackageBySHA256(ctx context.Context, sha256 string) (meta.Packag
 	return p, notFound(err, "package "+sha256)
 }
 
+func (s *Store) HasPackages(ctx context.Context, sha256s []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(sha256s))
+	err := s.inList(ctx, `SELECT sha256 FROM packages WHERE sha256 IN (?)`, sha256s, func(rows *sql.Rows) error {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			return err
+		}
+		out[sha] = true
+		return nil
+	})
+	return out, err
+}
+
 func (s *Store) PackagesByID(ctx context.Context, ids []int64) ([]meta.Package, error) {
 	out := make([]meta.Package, 0, len(ids))
 	// Bounded IN lists: every database has a limit on parameters.
