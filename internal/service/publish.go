@@ -569,9 +569,9 @@ func (s *Service) memFixed(key string, raw []byte, compress bool) ([]byte, []byt
 // that build adds one package and changes nothing else: a new first chunk
 // (an rpm-md document's head counts the packages), then this build's
 // chunks, of which all but the last stay (see layouts). A new head means
-// hashing the whole document again, 3 MB at 2,000 rpms; hashed while the
-// push that changes the view is being received (guessFor), the guess lets
-// its build, when it comes true, hash only its last chunks.
+// hashing the whole document again, 3 MB at 2,000 rpms; hashed before the
+// push that changes the view arrives, or while it is received (guessBook),
+// the guess lets its build, when it comes true, hash only its last chunks.
 type guess struct {
 	name string // as sumLater names the file
 	head []byte // the text of the first chunk
