@@ -62,9 +62,7 @@ import (
 // default branch; a push shows a new version; a wrong key and a changed
 // index are refused.
 func TestGoAPKInstallAcrossProjects(t *testing.T) {
-	s := startServer(t)
-	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
-	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
+	s := startProduct(t)
 	packager, signed := apkPackagerKey(t)
 
 	s.ph("push", "--project", "deps", "--branch", "main", s.buildPkg(t, pkgSpec{name: "libgreet", version: "0.1.0", arch: "all", extra: signed}, "apk"))

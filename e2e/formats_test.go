@@ -45,6 +45,25 @@ func (s *server) buildPkg(t *testing.T, p pkgSpec, format string) string {
 	return out
 }
 
+// startProduct starts a server with projects deps and server, both with
+// default branch main, in repository product: what the client tests
+// install across.
+func startProduct(t *testing.T) *server {
+	t.Helper()
+	s := startServer(t)
+	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
+	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
+	return s
+}
+
+// rpmSigned makes a packager key and returns its public key's path and
+// the spec section that signs rpms with it.
+func rpmSigned(t *testing.T) (pub, extra string) {
+	t.Helper()
+	key, pub := packagerKey(t)
+	return pub, "rpm:\n  signature:\n    key_file: " + key + "\n"
+}
+
 // packagerKey writes a new OpenPGP key that signs packages, as a packager
 // would have, and returns the private key's path and the public key's.
 func packagerKey(t *testing.T) (string, string) {
@@ -103,11 +122,8 @@ func (d *dnf) run(args ...string) string {
 // project's default branch, and sees a newer version after a push.
 func TestDNFInstallAcrossProjects(t *testing.T) {
 	need(t, "dnf", "rpm")
-	s := startServer(t)
-	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
-	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
-	key, pub := packagerKey(t)
-	signed := "rpm:\n  signature:\n    key_file: " + key + "\n"
+	s := startProduct(t)
+	pub, signed := rpmSigned(t)
 
 	s.ph("push", "--project", "deps", "--branch", "main", s.buildPkg(t, pkgSpec{name: "libgreet", version: "0.1.0", arch: "all", extra: signed}, "rpm"))
 	s.ph("push", "--project", "server", "--branch", "feature/login",
@@ -178,11 +194,8 @@ func (z *zypper) run(args ...string) string {
 // trusted is refused.
 func TestZypperInstallAcrossProjects(t *testing.T) {
 	need(t, "zypper", "rpm")
-	s := startServer(t)
-	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
-	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
-	key, pub := packagerKey(t)
-	signed := "rpm:\n  signature:\n    key_file: " + key + "\n"
+	s := startProduct(t)
+	pub, signed := rpmSigned(t)
 	s.ph("push", "--project", "deps", "--branch", "main", s.buildPkg(t, pkgSpec{name: "libgreet", version: "0.1.0", arch: "all", extra: signed}, "rpm"))
 	s.ph("push", "--project", "server", "--branch", "feature/login",
 		s.buildPkg(t, pkgSpec{name: "greeter", version: "2.0.0", arch: "amd64", depends: []string{"libgreet"}, extra: signed}, "rpm"))
@@ -218,9 +231,9 @@ func TestZypperInstallAcrossProjects(t *testing.T) {
 	}
 
 	// An rpm signed by a key the machine does not trust is refused.
-	other, _ := packagerKey(t)
+	_, other := rpmSigned(t)
 	s.ph("push", "--project", "server", "--branch", "feature/login",
-		s.buildPkg(t, pkgSpec{name: "rogue", version: "1.0.0", arch: "amd64", extra: "rpm:\n  signature:\n    key_file: " + other + "\n"}, "rpm"))
+		s.buildPkg(t, pkgSpec{name: "rogue", version: "1.0.0", arch: "amd64", extra: other}, "rpm"))
 	z.run("refresh")
 	if out, err := z.try("install", "rogue"); err == nil {
 		t.Fatalf("installed an rpm signed by an unknown key:\n%s", out)
@@ -318,9 +331,7 @@ func (p *pacman) must(args ...string) string {
 // project's default branch.
 func TestPacmanInstallAcrossProjects(t *testing.T) {
 	need(t, "pacman", "gpg")
-	s := startServer(t)
-	s.ph("project", "create", "deps", "--default-branch", "main", "--repo", "product")
-	s.ph("project", "create", "server", "--default-branch", "main", "--repo", "product")
+	s := startProduct(t)
 	s.ph("push", "--project", "deps", "--branch", "main", s.buildPkg(t, pkgSpec{name: "libgreet", version: "0.1.0", arch: "all"}, "archlinux"))
 	s.ph("push", "--project", "server", "--branch", "main", s.buildPkg(t, pkgSpec{name: "greeter", version: "1.0.0", arch: "amd64"}, "archlinux"))
 	s.ph("push", "--project", "server", "--branch", "feature/login",

@@ -32,6 +32,13 @@ func newService(tb testing.TB, algo sign.Algorithm) *service.Service {
 
 func newServiceConfig(tb testing.TB, algo sign.Algorithm, cfg service.Config) *service.Service {
 	tb.Helper()
+	return newServiceOn(tb, algo, cfg, nil)
+}
+
+// newServiceOn is newServiceConfig with the metadata store seen through
+// wrap, if set.
+func newServiceOn(tb testing.TB, algo sign.Algorithm, cfg service.Config, wrap func(meta.Store) meta.Store) *service.Service {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	m, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
@@ -46,7 +53,11 @@ func newServiceConfig(tb testing.TB, algo sign.Algorithm, cfg service.Config) *s
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc := service.New(m, blobs, key, cfg)
+	var store meta.Store = m
+	if wrap != nil {
+		store = wrap(m)
+	}
+	svc := service.New(store, blobs, key, cfg)
 	tb.Cleanup(func() { svc.Close(); m.Close() })
 	if _, err := svc.CreateProject(ctx, "server", "main", []string{"product"}); err != nil {
 		tb.Fatal(err)

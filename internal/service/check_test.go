@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/packhouse/packhouse/internal/blob/fs"
 	"github.com/packhouse/packhouse/internal/meta"
-	"github.com/packhouse/packhouse/internal/meta/sqlite"
 	"github.com/packhouse/packhouse/internal/service"
 	"github.com/packhouse/packhouse/internal/sign"
 )
@@ -33,25 +29,11 @@ func (c *linkCounter) Link(ctx context.Context, reqs []meta.LinkRequest) ([]meta
 // queue behind each other's commits.
 func TestPushCheckWritesOnlyToLink(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	m, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := sign.Generate("test", "", sign.Ed25519, time.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &linkCounter{Store: m}
-	svc := service.New(store, blobs, key, service.Config{LazyPublish: true})
-	t.Cleanup(func() { svc.Close(); m.Close() })
-	if _, err := svc.CreateProject(ctx, "server", "main", []string{"product"}); err != nil {
-		t.Fatal(err)
-	}
+	var store *linkCounter
+	svc := newServiceOn(t, sign.Ed25519, service.Config{LazyPublish: true}, func(m meta.Store) meta.Store {
+		store = &linkCounter{Store: m}
+		return store
+	})
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	body := rpmBody(t, "pkg", "1.0")
 	unknown := sum([]byte("not a package"))

@@ -525,13 +525,19 @@ func (s *Store) PackageBySHA256(ctx context.Context, sha256 string) (meta.Packag
 }
 
 func (s *Store) HasPackages(ctx context.Context, sha256s []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(sha256s))
-	err := s.inList(ctx, `SELECT sha256 FROM packages WHERE sha256 IN (?)`, sha256s, func(rows *sql.Rows) error {
-		var sha string
-		if err := rows.Scan(&sha); err != nil {
+	return s.which(ctx, `SELECT sha256 FROM packages WHERE sha256 IN (?)`, sha256s)
+}
+
+// which runs query, which selects one column of keys "IN (?)", and says
+// which of keys it found.
+func (s *Store) which(ctx context.Context, query string, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	err := s.inList(ctx, query, keys, func(rows *sql.Rows) error {
+		var k string
+		if err := rows.Scan(&k); err != nil {
 			return err
 		}
-		out[sha] = true
+		out[k] = true
 		return nil
 	})
 	return out, err
@@ -916,16 +922,7 @@ func (s *Store) inList(ctx context.Context, query string, keys []string, row fun
 }
 
 func (s *Store) HasChunks(ctx context.Context, keys []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(keys))
-	err := s.inList(ctx, `SELECT key FROM index_chunks WHERE key IN (?)`, keys, func(rows *sql.Rows) error {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return err
-		}
-		out[k] = true
-		return nil
-	})
-	return out, err
+	return s.which(ctx, `SELECT key FROM index_chunks WHERE key IN (?)`, keys)
 }
 
 func (s *Store) ChunkData(ctx context.Context, keys []string, gzip bool) (map[string][]byte, error) {
