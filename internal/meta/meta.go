@@ -192,7 +192,7 @@ type IndexFile struct {
 // chunk with a gzip member may be stored with Raw empty: its plain text is
 // then the member's decompression.
 type Chunk struct {
-	Key string // SHA-256 over the format and the member packages' SHA-256s
+	Key string // SHA-256 over the format and the member packages' IDs
 	Raw []byte
 	Gz  []byte
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding"
 	"encoding/hex"
 	"errors"
@@ -293,7 +294,7 @@ type chunkKind struct {
 
 // chunkSpec is one run of packages of an index.
 type chunkSpec struct {
-	id      [sha256.Size]byte // over the member packages' SHA-256s
+	id      [sha256.Size]byte // over the member packages' IDs
 	members []*meta.Entry
 }
 
@@ -311,11 +312,17 @@ func cutChunks(members []*meta.Entry, every, most int) []chunkSpec {
 	var out []chunkSpec
 	start := 0
 	h := sha256.New()
+	// A chunk is named by its packages' IDs, which name their bytes as
+	// well as their SHA-256s do (a stored package never changes) in an
+	// eighth of the bytes: every build names every chunk, 100,000 IDs at
+	// 100,000 packages.
+	var id [8]byte
 	for i, e := range members {
 		if i == start {
 			h.Reset()
 		}
-		io.WriteString(h, e.SHA256)
+		binary.LittleEndian.PutUint64(id[:], uint64(e.PackageID))
+		h.Write(id[:])
 		if i+1-start >= most || cutAfter(e.SHA256, every) || i == len(members)-1 {
 			sp := chunkSpec{members: members[start : i+1]}
 			h.Sum(sp.id[:0])
