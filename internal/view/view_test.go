@@ -116,3 +116,16 @@ func BenchmarkResolve100k(b *testing.B) {
 		Resolve(layers)
 	}
 }
+
+// BenchmarkApply100k is one push's change to a branch of 100,000 packages.
+func BenchmarkApply100k(b *testing.B) {
+	var def []meta.Entry
+	for i := range 100000 {
+		def = append(def, e(fmt.Sprintf("pkg-%06d", i), "1.0-1", "amd64"))
+	}
+	s := NewSet(def)
+	log := []meta.LogEntry{{Added: true, Entry: e("pkg-050000", "2.0-1", "amd64")}}
+	for b.Loop() {
+		s.Apply(log)
+	}
+}
