@@ -165,10 +165,7 @@ func LoadCache(path string) (*Cache, error) {
 		c.parsed = true
 		return c, fmt.Errorf("hash cache: %w", err)
 	}
-	var f cacheFile
-	if ferr := readMapped(func() { f, err = scanCache(data, nil) }); ferr != nil {
-		err = ferr
-	}
+	f, err := readMapped(func() (cacheFile, error) { return scanCache(data, nil) })
 	if err != nil {
 		release()
 		c.parsed = true
@@ -186,19 +183,18 @@ func LoadCache(path string) (*Cache, error) {
 // readMapped runs read, which reads a mapped cache file, and turns a fault
 // into an error: the file was cut short by another program while mapped.
 // Without it the fault would end the process.
-func readMapped(read func()) (err error) {
+func readMapped(read func() (cacheFile, error)) (f cacheFile, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			f, ok := r.(interface{ Addr() uintptr })
+			fault, ok := r.(interface{ Addr() uintptr })
 			if !ok {
 				panic(r)
 			}
-			err = fmt.Errorf("%w: the file changed while it was read (fault at %#x)", errCorrupt, f.Addr())
+			err = fmt.Errorf("%w: the file changed while it was read (fault at %#x)", errCorrupt, fault.Addr())
 		}
 	}()
-	read()
-	return nil
+	return read()
 }
 
 // dropData lets go of the file's bytes, once they are decoded or found
@@ -232,12 +228,14 @@ func (c *Cache) prepare(paths []string) {
 	if len(want) == 0 {
 		return
 	}
-	err := readMapped(func() {
-		scanCache(c.data, func(path []byte, e cacheEntry, _ bool) {
+	// The file was checked whole when loaded: only a fault can fail it.
+	_, err := readMapped(func() (cacheFile, error) {
+		f, _ := scanCache(c.data, func(path []byte, e cacheEntry, _ bool) {
 			if want[string(path)] {
 				c.found[string(path)] = e
 			}
 		})
+		return f, nil
 	})
 	if err != nil {
 		// Start afresh: what was found may be wrong, and the file is
@@ -252,11 +250,7 @@ func (c *Cache) parse() {
 	if c.parsed {
 		return
 	}
-	var f cacheFile
-	var err error
-	if ferr := readMapped(func() { f, err = decodeCache(c.data) }); ferr != nil {
-		err = ferr
-	}
+	f, err := readMapped(func() (cacheFile, error) { return decodeCache(c.data) })
 	if err != nil { // it was read whole once: changed since
 		c.whole, c.dirty = true, true
 	}
