@@ -660,10 +660,11 @@ func (s *Service) guessSoon(suite string, gen uint64) {
 
 // guessFor hashes, in the background, the guesses of the views of a
 // branch, on every core but one, which is left to the push being received
-// or the clients fetching the last build. A build that needs a file being guessed waits for
-// the guess rather than hash the same bytes beside it. One push's guesses
-// are hashed at a time, server-wide; those of a push that finds another's
-// being hashed are dropped (the builds hash all they need themselves).
+// or the clients fetching the last build. A build that needs a file being
+// guessed waits for the guess rather than hash the same bytes beside it.
+// One branch's guesses are hashed at a time, server-wide; those that find
+// another's being hashed are dropped (the builds hash all they need
+// themselves).
 func (s *Service) guessFor(branch string) {
 	views := s.guessed.take(branch)
 	if len(views) == 0 {
