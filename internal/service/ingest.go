@@ -298,18 +298,16 @@ func (s *Service) PushCheck(ctx context.Context, project, branch string, shas []
 		return nil, fmt.Errorf("%d entries, at most %d per request: %w", len(shas), MaxCheck, ErrTooLarge)
 	}
 	reqs := make([]meta.LinkRequest, len(shas))
+	normal := make([]string, len(shas))
 	for i, sha := range shas {
 		sums, err := Checksums{SHA256: sha}.normalize()
 		if err != nil || sums.SHA256 == "" {
 			return nil, fmt.Errorf("entry %d: sha256 must be 64 hex digits: %w", i, ErrInvalidName)
 		}
+		normal[i] = sums.SHA256
 		reqs[i] = meta.LinkRequest{ProjectID: p.ID, Branch: branch, SHA256: sums.SHA256, Replace: replace}
 	}
-	sums := make([]string, len(reqs))
-	for i, r := range reqs {
-		sums[i] = r.SHA256
-	}
-	stored, err := s.meta.HasPackages(ctx, sums)
+	stored, err := s.meta.HasPackages(ctx, normal)
 	if err != nil {
 		return nil, err
 	}
