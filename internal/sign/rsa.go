@@ -26,12 +26,11 @@ import (
 // that a fault in the computation cannot leak the key. Other hashes than
 // those in digestInfo, and PSS, are left to crypto/rsa.
 type rsaSigner struct {
-	priv      *rsa.PrivateKey
-	n, p, q   *bigmod.Modulus
-	dP, dQ    []byte
-	qInv      *bigmod.Nat // q⁻¹ mod p
-	qModN     *bigmod.Nat // q as a number mod n
-	byteCount int
+	priv    *rsa.PrivateKey
+	n, p, q *bigmod.Modulus
+	dP, dQ  []byte
+	qInv    *bigmod.Nat // q⁻¹ mod p
+	qModN   *bigmod.Nat // q as a number mod n
 }
 
 // digestInfo is the DER prefix of EMSA-PKCS1-v1_5's DigestInfo for each
@@ -64,7 +63,7 @@ func newRSASigner(priv *rsa.PrivateKey) (*rsaSigner, error) {
 	if qInv == nil {
 		return nil, errors.New("sign: RSA primes are not coprime")
 	}
-	s := &rsaSigner{priv: priv, byteCount: priv.Size(), dP: dP.Bytes(), dQ: dQ.Bytes()}
+	s := &rsaSigner{priv: priv, dP: dP.Bytes(), dQ: dQ.Bytes()}
 	var err error
 	if s.n, err = bigmod.NewModulus(priv.N.Bytes()); err != nil {
 		return nil, fmt.Errorf("sign: RSA modulus: %w", err)
@@ -95,7 +94,7 @@ func (s *rsaSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) 
 		return nil, errors.New("sign: digest of the wrong length")
 	}
 	// EM = 0x00 || 0x01 || PS (0xff…) || 0x00 || DigestInfo || digest
-	k := s.byteCount
+	k := s.priv.Size()
 	tLen := len(prefix) + len(digest)
 	if k < tLen+11 {
 		return nil, rsa.ErrMessageTooLong
